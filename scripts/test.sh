@@ -1,0 +1,84 @@
+#!/bin/bash
+# Installs what is missing, builds tapir (-Werror, and ASan+UBSan), runs unit,
+# end-to-end and fuzz tests, and ends with the line "N passed, N failed".
+# usage: scripts/test.sh [--quick] [PATTERN]   (--quick: skip sanitizers and fuzzing)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = --quick ] && { quick=1; shift; }
+pattern=${1:-}
+bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0; failed=0; failures=()
+ok() { passed=$((passed + 1)); echo "PASS $1"; }
+bad() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL $1"; }
+logdir=$(mktemp -d /tmp/tapir-test-logs.XXXXXX)
+
+build() { # dir, options...
+	local d=$1; shift
+	if ! bash scripts/build.sh "$d" "$@" >"$logdir/build-$d.log" 2>&1; then
+		cat "$logdir/build-$d.log"; bad "build $d"; return 1
+	fi
+	ok "build $d"
+}
+
+run_units() { # build dir, label
+	local d=$1 label=$2
+	for t in "$d"/test_*; do
+		[ -x "$t" ] || continue
+		local n; n=$(basename "$t")
+		[ -n "$pattern" ] && [[ "$n" != *$pattern* ]] && continue
+		if TAPIR_FIXTURES="$PWD/tests/fixtures" timeout 600 "$t" >"$logdir/$label-$n.log" 2>&1; then
+			ok "$label $n"
+		else
+			tail -40 "$logdir/$label-$n.log"; bad "$label $n"
+		fi
+	done
+}
+
+if build build -Dwerror=true; then
+	run_units build unit
+	export TAPIR_BIN="$PWD/build/tapir"
+	for t in tests/e2e/t[0-9]*.sh; do
+		[ -f "$t" ] || continue
+		n=$(basename "$t" .sh)
+		[ -n "$pattern" ] && [[ "$n" != *$pattern* ]] && continue
+		if timeout 900 bash "$t" >"$logdir/e2e-$n.log" 2>&1; then
+			ok "e2e $n"
+		else
+			tail -40 "$logdir/e2e-$n.log"; bad "e2e $n"
+		fi
+	done
+fi
+
+if [ $quick = 0 ]; then
+	if build build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false; then
+		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+		run_units build-asan asan
+		unset ASAN_OPTIONS UBSAN_OPTIONS
+	fi
+	if CC=clang build build-fuzz -Dfuzz=true -Dtests=disabled -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link; then
+		secs=${FUZZ_SECONDS:-20}
+		for f in build-fuzz/fuzz_*; do
+			[ -x "$f" ] || continue
+			n=$(basename "$f")
+			[ -n "$pattern" ] && [[ "$n" != *$pattern* ]] && continue
+			corpus=$(mktemp -d)
+			[ -d "tests/fuzz/corpus/$n" ] && cp -r "tests/fuzz/corpus/$n/." "$corpus/"
+			if timeout $((secs + 120)) "$f" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 \
+				"$corpus" >"$logdir/fuzz-$n.log" 2>&1; then
+				ok "fuzz $n"
+			else
+				tail -40 "$logdir/fuzz-$n.log"; bad "fuzz $n"
+			fi
+			rm -rf "$corpus"
+		done
+	fi
+fi
+
+echo
+[ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
+echo "logs in $logdir"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

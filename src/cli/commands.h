@@ -1,0 +1,21 @@
+/* Entry points of the tapir subcommand groups (one cmd_*.c file each). */
+#ifndef TAPIR_CLI_COMMANDS_H
+#define TAPIR_CLI_COMMANDS_H
+
+#include "base/err.h"
+
+/*
+ * Each handler gets argv after its group word (argv[0] = the subcommand, if
+ * any) and returns 0 or a negative code with err filled.  Only main() exits.
+ */
+typedef int (*tp_cmd_fn)(int argc, char **argv, tp_err *err);
+
+typedef struct tp_cmd_group {
+	const char *name;
+	tp_cmd_fn fn;
+	const char *help;
+} tp_cmd_group;
+
+int cmd_version(int argc, char **argv, tp_err *err);
+
+#endif

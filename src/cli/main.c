@@ -1,0 +1,40 @@
+/* tapir command-line entry point: dispatches to the subcommand groups. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "cli/commands.h"
+
+static const tp_cmd_group groups[] = {
+	{ "version", cmd_version, "version" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: tapir COMMAND [ARGS...]\ncommands:\n");
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		fprintf(f, "  %s\n", groups[i].help);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		if (strcmp(argv[1], groups[i].name))
+			continue;
+		tp_err err = { 0 };
+		int r = groups[i].fn(argc - 2, argv + 2, &err);
+		fflush(stdout);
+		if (r < 0) {
+			fprintf(stderr, "tapir %s: %s\n", argv[1], err.msg[0] ? err.msg : tp_strerror(r));
+			return 1;
+		}
+		return 0;
+	}
+	fprintf(stderr, "tapir: unknown command '%s' (try 'tapir help')\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,28 @@
+/* SHA-256 and CRC-32 (OpenSSL libcrypto, zlib). */
+#ifndef TAPIR_CRYPTO_HASH_H
+#define TAPIR_CRYPTO_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TP_DIGEST_LEN 32
+
+typedef struct tp_sha256_ctx {
+	void *ctx; /* EVP_MD_CTX */
+} tp_sha256_ctx;
+
+void tp_sha256(const void *data, size_t len, uint8_t out[TP_DIGEST_LEN]);
+/* Incremental form; init returns -ENOMEM on failure.  final frees the context. */
+int tp_sha256_init(tp_sha256_ctx *s);
+void tp_sha256_update(tp_sha256_ctx *s, const void *data, size_t len);
+void tp_sha256_final(tp_sha256_ctx *s, uint8_t out[TP_DIGEST_LEN]);
+void tp_sha256_abort(tp_sha256_ctx *s);
+
+/* HMAC-SHA256. */
+void tp_hmac_sha256(const uint8_t *key, size_t keylen, const void *data, size_t len,
+		    uint8_t out[TP_DIGEST_LEN]);
+
+/* CRC-32 (IEEE, zlib), continuing from crc (start with 0). */
+uint32_t tp_crc32(uint32_t crc, const void *data, size_t len);
+
+#endif

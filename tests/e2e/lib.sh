@@ -1,0 +1,27 @@
+# Shared helpers for the end-to-end tests: a private TAPIR_HOME, the real binary, assertions.
+set -euo pipefail
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TAPIR_BIN=${TAPIR_BIN:-$TOP/build/tapir}
+[ -x "$TAPIR_BIN" ] || { echo "tapir binary not found at $TAPIR_BIN" >&2; exit 1; }
+T=$(mktemp -d /tmp/tapir-e2e.XXXXXX)
+export TAPIR_HOME=$T/home
+mkdir -p "$TAPIR_HOME"
+cleanup() { local rc=$?; [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"; exit $rc; }
+trap cleanup EXIT
+
+tapir() { "$TAPIR_BIN" "$@"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# expect_fail PATTERN CMD...: the command must exit non-zero, print exactly one
+# line on stderr, and that line must match PATTERN (grep -E).
+expect_fail() {
+	local pat=$1; shift
+	local out rc=0
+	out=$("$@" 2>&1 >/dev/null) || rc=$?
+	[ $rc -ne 0 ] || fail "expected failure: $*"
+	[ "$(printf '%s\n' "$out" | grep -c .)" -eq 1 ] || fail "expected one error line from '$*', got: $out"
+	printf '%s\n' "$out" | grep -Eq -- "$pat" || fail "error of '$*' does not match /$pat/: $out"
+}
+
+# json_get FILE_OR_STRING EXPR: evaluates a python expression on the parsed JSON `j`.
+json_get() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
