@@ -17,5 +17,7 @@ typedef struct tp_cmd_group {
 } tp_cmd_group;
 
 int cmd_version(int argc, char **argv, tp_err *err);
+int cmd_datastore(int argc, char **argv, tp_err *err);
+int cmd_snapshot(int argc, char **argv, tp_err *err);
 
 #endif

@@ -8,6 +8,8 @@
 
 static const tp_cmd_group groups[] = {
 	{ "version", cmd_version, "version" },
+	{ "datastore", cmd_datastore, "datastore create NAME PATH [--reuse-datastore] | list | remove NAME" },
+	{ "snapshot", cmd_snapshot, "snapshot list --store S [--ns NS] | forget --store S SNAPSHOT" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,342 @@
+/* Chunk store (see chunk_store.h): the .chunks directory of a datastore. */
+#include "store/chunk_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "base/hex.h"
+#include "base/timefmt.h"
+#include "format/magic.h"
+
+int tp_chunk_store_create(const char *base, tp_err *err)
+{
+	int r = 0;
+	char *chunks = tp_path_join(base, ".chunks");
+	char *lock = tp_path_join(base, ".lock");
+	if (!chunks || !lock) {
+		r = tp_err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	r = tp_mkdir_p(chunks, 0750, err);
+	if (r < 0)
+		goto out;
+	int fd = open(chunks, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		r = tp_err_errno(err, "open %s", chunks);
+		goto out;
+	}
+	for (unsigned i = 0; i < 65536; i++) {
+		char sub[8];
+		snprintf(sub, sizeof(sub), "%04x", i);
+		if (mkdirat(fd, sub, 0750) < 0 && errno != EEXIST) {
+			r = tp_err_errno(err, "create %s/%s", chunks, sub);
+			break;
+		}
+	}
+	close(fd);
+	if (r < 0)
+		goto out;
+	fd = open(lock, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = tp_err_errno(err, "create %s", lock);
+		goto out;
+	}
+	close(fd);
+out:
+	free(chunks);
+	free(lock);
+	return r;
+}
+
+int tp_chunk_store_open(tp_chunk_store *cs, const char *base, tp_err *err)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->chunks_fd = -1;
+	cs->process_lock.fd = -1;
+	cs->base = strdup(base);
+	char *chunks = tp_path_join(base, ".chunks");
+	if (!cs->base || !chunks) {
+		free(chunks);
+		free(cs->base);
+		cs->base = NULL;
+		return tp_err_set(err, -ENOMEM, "out of memory");
+	}
+	cs->chunks_fd = open(chunks, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = 0;
+	if (cs->chunks_fd < 0)
+		r = tp_err_errno(err, "open chunk store %s", chunks);
+	free(chunks);
+	if (r < 0) {
+		free(cs->base);
+		cs->base = NULL;
+		return r;
+	}
+	pthread_mutex_init(&cs->mu, NULL);
+	return 0;
+}
+
+void tp_chunk_store_close(tp_chunk_store *cs)
+{
+	if (!cs->base)
+		return;
+	tp_lock_release(&cs->process_lock);
+	if (cs->chunks_fd >= 0)
+		close(cs->chunks_fd);
+	pthread_mutex_destroy(&cs->mu);
+	free(cs->base);
+	cs->base = NULL;
+	cs->chunks_fd = -1;
+}
+
+int tp_chunk_store_lock(tp_chunk_store *cs, int exclusive, int timeout_ms, tp_err *err)
+{
+	char *lock = tp_path_join(cs->base, ".lock");
+	if (!lock)
+		return tp_err_set(err, -ENOMEM, "out of memory");
+	tp_lock_release(&cs->process_lock);
+	int r = tp_lock_fcntl(&cs->process_lock, lock, exclusive ? TP_LOCK_EXCLUSIVE : TP_LOCK_SHARED,
+			      timeout_ms, exclusive ? "chunk store (exclusive, garbage collection)" : "chunk store",
+			      err);
+	if (r == 0)
+		cs->lock_time = tp_now();
+	free(lock);
+	return r;
+}
+
+void tp_chunk_sub_path(const uint8_t digest[32], char out[72])
+{
+	char hex[65];
+	tp_hex_encode(digest, 32, hex);
+	snprintf(out, 72, "%.4s/%s", hex, hex);
+}
+
+void tp_chunk_rel_path(const uint8_t digest[32], char out[80])
+{
+	char sub[72];
+	tp_chunk_sub_path(digest, sub);
+	snprintf(out, 80, ".chunks/%s", sub);
+}
+
+static int blob_is_encrypted(const uint8_t *p, size_t len)
+{
+	if (len < 8)
+		return 0;
+	int m = tp_magic_lookup(p);
+	return m == TP_MAGIC_BLOB_ENCR || m == TP_MAGIC_BLOB_ZSTD_ENCR;
+}
+
+static int blob_is_compressed(const uint8_t *p, size_t len)
+{
+	if (len < 8)
+		return 0;
+	int m = tp_magic_lookup(p);
+	return m == TP_MAGIC_BLOB_ZSTD || m == TP_MAGIC_BLOB_ZSTD_ENCR;
+}
+
+static int touch_atime(int dirfd, const char *sub)
+{
+	struct timespec ts[2] = { { 0, UTIME_NOW }, { 0, UTIME_OMIT } };
+	return utimensat(dirfd, sub, ts, 0);
+}
+
+/* Reads the first 8 bytes of an existing chunk file (its magic). */
+static int read_magic(int dirfd, const char *sub, uint8_t magic[8])
+{
+	int fd = openat(dirfd, sub, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = pread(fd, magic, 8, 0);
+	close(fd);
+	return n == 8 ? 0 : -EIO;
+}
+
+static int write_chunk_file(tp_chunk_store *cs, const char *sub, const void *blob, size_t len, tp_err *err)
+{
+	char tmp[96];
+	snprintf(tmp, sizeof(tmp), "%s.tmp_%d_%lx", sub, (int)getpid(), (unsigned long)random());
+	int fd = openat(cs->chunks_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return tp_err_errno(err, "create chunk %s/.chunks/%s", cs->base, tmp);
+	int r = tp_write_all(fd, blob, len, err, tmp);
+	if (close(fd) < 0 && r == 0)
+		r = tp_err_errno(err, "close chunk %s", tmp);
+	if (r == 0 && renameat(cs->chunks_fd, tmp, cs->chunks_fd, sub) < 0)
+		r = tp_err_errno(err, "rename chunk %s", sub);
+	if (r < 0)
+		unlinkat(cs->chunks_fd, tmp, 0);
+	return r;
+}
+
+int tp_chunk_store_insert(tp_chunk_store *cs, const uint8_t digest[32], const void *blob,
+			  size_t len, int *dup, tp_err *err)
+{
+	char sub[72];
+	tp_chunk_sub_path(digest, sub);
+	int r = 0;
+	if (dup)
+		*dup = 0;
+	pthread_mutex_lock(&cs->mu);
+	struct stat st;
+	if (fstatat(cs->chunks_fd, sub, &st, 0) == 0) {
+		int new_enc = blob_is_encrypted(blob, len);
+		if ((size_t)st.st_size == len) {
+			touch_atime(cs->chunks_fd, sub);
+			if (dup)
+				*dup = 1;
+			goto out;
+		}
+		if (st.st_size != 0) {
+			uint8_t old[8];
+			if (read_magic(cs->chunks_fd, sub, old) < 0) {
+				r = tp_err_set(err, -EIO, "chunk %s: cannot read existing file", sub);
+				goto out;
+			}
+			int old_enc = blob_is_encrypted(old, 8);
+			if (new_enc && !old_enc) {
+				r = tp_err_set(err, -TP_EFORMAT,
+					       "chunk %s: refusing to replace an unencrypted chunk by an encrypted one", sub);
+				goto out;
+			}
+			if (new_enc) {
+				if (!blob_is_compressed(blob, len) && !blob_is_compressed(old, 8)) {
+					r = tp_err_set(err, -TP_EFORMAT,
+						       "chunk %s: encrypted uncompressed chunks differ in size (%lld vs %zu)",
+						       sub, (long long)st.st_size, len);
+					goto out;
+				}
+				/* zstd versions may differ: keep what is there */
+				touch_atime(cs->chunks_fd, sub);
+				if (dup)
+					*dup = 1;
+				goto out;
+			}
+			if ((size_t)st.st_size < len) { /* keep the smaller one */
+				touch_atime(cs->chunks_fd, sub);
+				if (dup)
+					*dup = 1;
+				goto out;
+			}
+		}
+	} else if (errno != ENOENT) {
+		r = tp_err_errno(err, "stat chunk %s", sub);
+		goto out;
+	}
+	r = write_chunk_file(cs, sub, blob, len, err);
+out:
+	pthread_mutex_unlock(&cs->mu);
+	return r;
+}
+
+int tp_chunk_store_touch(tp_chunk_store *cs, const uint8_t digest[32], tp_err *err)
+{
+	char sub[72];
+	tp_chunk_sub_path(digest, sub);
+	if (touch_atime(cs->chunks_fd, sub) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	return tp_err_errno(err, "touch chunk %s", sub);
+}
+
+int tp_chunk_store_exists(tp_chunk_store *cs, const uint8_t digest[32])
+{
+	char sub[72];
+	struct stat st;
+	tp_chunk_sub_path(digest, sub);
+	return fstatat(cs->chunks_fd, sub, &st, 0) == 0 && st.st_size > 0;
+}
+
+int tp_chunk_store_read(tp_chunk_store *cs, const uint8_t digest[32], tp_buf *out, tp_err *err)
+{
+	char sub[72];
+	tp_chunk_sub_path(digest, sub);
+	int fd = openat(cs->chunks_fd, sub, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return tp_err_set(err, -TP_ENOTFOUND, "chunk %s missing in %s/.chunks", sub + 5, cs->base);
+		return tp_err_errno(err, "open chunk %s", sub);
+	}
+	int r = 0;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		r = tp_err_errno(err, "stat chunk %s", sub);
+		goto out;
+	}
+	if (st.st_size > (off_t)(128u << 20) + 64) {
+		r = tp_err_set(err, -TP_EFORMAT, "chunk %s: file too large (%lld bytes)", sub, (long long)st.st_size);
+		goto out;
+	}
+	r = tp_buf_reserve(out, (size_t)st.st_size);
+	if (r < 0) {
+		tp_err_set(err, r, "out of memory reading chunk %s", sub);
+		goto out;
+	}
+	r = tp_pread_exact(fd, out->data + out->len, (size_t)st.st_size, 0, err, sub);
+	if (r == 0)
+		out->len += (size_t)st.st_size;
+out:
+	close(fd);
+	return r;
+}
+
+int tp_chunk_store_mark_bad(tp_chunk_store *cs, const uint8_t digest[32], tp_err *err)
+{
+	char sub[72], bad[96];
+	tp_chunk_sub_path(digest, sub);
+	for (int n = 0; n < 100; n++) {
+		snprintf(bad, sizeof(bad), "%s.%d.bad", sub, n);
+		struct stat st;
+		if (fstatat(cs->chunks_fd, bad, &st, 0) == 0)
+			continue;
+		if (renameat(cs->chunks_fd, sub, cs->chunks_fd, bad) < 0)
+			return tp_err_errno(err, "rename bad chunk %s", sub);
+		return 0;
+	}
+	return tp_err_set(err, -EEXIST, "too many .bad copies of chunk %s", sub);
+}
+
+int tp_chunk_store_sync(tp_chunk_store *cs, tp_err *err)
+{
+	if (syncfs(cs->chunks_fd) < 0)
+		return tp_err_errno(err, "sync file system of %s", cs->base);
+	return 0;
+}
+
+int tp_chunk_store_foreach(tp_chunk_store *cs, tp_chunk_iter_fn fn, void *ctx, tp_err *err)
+{
+	int r = 0;
+	for (unsigned i = 0; i < 65536 && r == 0; i++) {
+		char subname[8];
+		snprintf(subname, sizeof(subname), "%04x", i);
+		int sfd = openat(cs->chunks_fd, subname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sfd < 0) {
+			if (errno == ENOENT)
+				continue;
+			return tp_err_errno(err, "open %s/.chunks/%s", cs->base, subname);
+		}
+		DIR *d = fdopendir(sfd);
+		if (!d) {
+			close(sfd);
+			return tp_err_errno(err, "read %s/.chunks/%s", cs->base, subname);
+		}
+		struct dirent *de;
+		while (r == 0 && (de = readdir(d))) {
+			uint8_t digest[32];
+			if (strlen(de->d_name) != 64 || tp_hex_decode(de->d_name, digest, 32) < 0)
+				continue;
+			struct stat st;
+			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			r = fn(ctx, digest, (uint64_t)st.st_size, (int64_t)st.st_atime, dirfd(d), de->d_name);
+		}
+		closedir(d);
+	}
+	return r;
+}
