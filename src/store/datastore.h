@@ -27,7 +27,7 @@ typedef struct tp_datastore {
 /* A snapshot (or, with time = 0, a group) in a namespace. */
 typedef struct tp_snapshot_ref {
 	char ns[TP_NS_MAX_LEN + 1];  /* "a/b" form; "" is the root namespace */
-	char type[4];                /* vm, ct, host */
+	char type[8];                /* vm, ct, host */
 	char id[TP_BACKUP_ID_MAX + 1];
 	int64_t time;
 } tp_snapshot_ref;
