@@ -9,6 +9,7 @@
 static const tp_cmd_group groups[] = {
 	{ "version", cmd_version, "version" },
 	{ "datastore", cmd_datastore, "datastore create NAME PATH [--reuse-datastore] | list | remove NAME" },
+	{ "prune", cmd_prune, "prune --store S [--ns NS] [GROUP] --keep-last|hourly|daily|weekly|monthly|yearly N [--dry-run]" },
 	{ "snapshot", cmd_snapshot, "snapshot list --store S [--ns NS] | forget --store S SNAPSHOT" },
 };
 
