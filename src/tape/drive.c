@@ -213,7 +213,7 @@ long tp_drive_read_block(tp_drive *d, uint8_t *buf, size_t cap, tp_err *err)
 {
 	int r0 = need_media(d, "read", err);
 	if (r0 < 0)
-		return r0;
+		return r0; /* -ENOMEDIUM, never -1 */
 	tp_err e = { 0 };
 	long r = d->ops->read_block(d->priv, buf, cap, &e);
 	if (r > 0) {
@@ -240,6 +240,8 @@ long tp_drive_read_block(tp_drive *d, uint8_t *buf, size_t cap, tp_err *err)
 		d->counters.blocks_read++;
 		d->counters.bytes_read += cap;
 	}
+	if (r == -EPERM)
+		r = -EACCES; /* -1 means end of data to readers; keep errors <= -2 */
 	return fail(d, (int)r, &e, err);
 }
 

@@ -13,11 +13,7 @@ static int io_write_filemark(void *ctx, tp_err *err)
 
 static long io_read_block(void *ctx, uint8_t *buf, size_t cap, tp_err *err)
 {
-	long r = tp_drive_read_block(ctx, buf, cap, err);
-	/* -1 is EOD in tp_tape_io; an error that happens to be -EPERM must not look like it */
-	if (r == -EPERM)
-		return -EIO;
-	return r;
+	return tp_drive_read_block(ctx, buf, cap, err);
 }
 
 void tp_drive_tape_io(tp_drive *d, tp_tape_io *io)
