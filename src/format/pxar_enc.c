@@ -184,7 +184,8 @@ static int write_goodbye(tp_pxar_enc *enc, tp_err *err)
 		r = tp_err_set(err, -ENOMEM, "pxar encoder: out of memory for a goodbye table of %zu items", n);
 		goto out;
 	}
-	qsort(d->items, n, sizeof(*d->items), cmp_hash);
+	if (n)
+		qsort(d->items, n, sizeof(*d->items), cmp_hash);
 	tp_pxar_bst_permutation(n, perm);
 	tp_put_le64(buf, TP_PXAR_GOODBYE);
 	tp_put_le64(buf + 8, full);
