@@ -70,7 +70,7 @@ void tp_fingerprint_text(const uint8_t fp[32], char out[TP_FINGERPRINT_TEXT_LEN]
 	tp_hex_colons(fp, 32, out);
 }
 
-int tp_fingerprint_parse(const char *s, uint8_t out[32])
+int tp_fingerprint_from_text(const char *s, uint8_t out[32])
 {
 	if (strlen(s) != 95)
 		return -EINVAL;

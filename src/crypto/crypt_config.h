@@ -48,6 +48,6 @@ int tp_crypt_decrypt(const tp_crypt_config *cc, const uint8_t iv[16], const uint
 /* Lowercase "aa:bb:..." form of a fingerprint (out >= TP_FINGERPRINT_TEXT_LEN). */
 void tp_fingerprint_text(const uint8_t fp[32], char out[TP_FINGERPRINT_TEXT_LEN]);
 /* Parses the colon form (either case; exactly 95 chars); -EINVAL otherwise. */
-int tp_fingerprint_parse(const char *s, uint8_t out[32]);
+int tp_fingerprint_from_text(const char *s, uint8_t out[32]);
 
 #endif
