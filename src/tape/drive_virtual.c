@@ -641,15 +641,11 @@ static int vt_open(const char *name, const json_t *conf, void **priv, tp_err *er
 	if ((r = tp_virtual_status_read(d->path, label, sizeof(label), &pos, err)) < 0)
 		goto out;
 	if (label[0]) {
-		tp_err e2 = { 0 };
-		/* a cartridge whose files vanished is treated as an empty drive */
-		if (cart_open(d, label, 0, &d->cart, &e2) == 0) {
-			d->loaded = 1;
-			d->pos = pos > d->cart.count ? d->cart.count : pos;
-		} else if (e2.code != -TP_ENOTFOUND) {
-			r = tp_err_set(err, e2.code, "%s", e2.msg);
+		/* a cartridge a changer just put in may never have been written: it is blank */
+		if ((r = cart_open(d, label, 1, &d->cart, err)) < 0)
 			goto out;
-		}
+		d->loaded = 1;
+		d->pos = pos > d->cart.count ? d->cart.count : pos;
 	}
 	r = 0;
 out:

@@ -1,0 +1,264 @@
+/* Unit test: virtual changer flows: insert, load slot to drive, unload, transfer, export, busy drive. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "base/fsutil.h"
+#include "tape/changer.h"
+
+typedef struct fx {
+	char dir[64];
+	char cdir[96], d0[96], d1[96];
+	json_t *conf;
+} fx;
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/tapir-vchanger-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->cdir, sizeof(f->cdir), "%s/changer", f->dir);
+	snprintf(f->d0, sizeof(f->d0), "%s/drive0", f->dir);
+	snprintf(f->d1, sizeof(f->d1), "%s/drive1", f->dir);
+	f->conf = json_pack("{s:s,s:i,s:i,s:[s,s],s:i}", "path", f->cdir, "slots", 4, "import-export-slots", 2,
+			    "drives", f->d0, f->d1, "lock-timeout-ms", 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	tp_rm_rf(f->dir, NULL);
+	json_decref(f->conf);
+	free(f);
+	return 0;
+}
+
+static tp_changer *open_changer(fx *f)
+{
+	tp_changer *c = NULL;
+	tp_err err = { 0 };
+	if (tp_changer_open("virtual", "vc", f->conf, &c, &err) < 0)
+		fail_msg("open changer: %s", err.msg);
+	return c;
+}
+
+static tp_drive *open_drive(fx *f, const char *dir)
+{
+	tp_drive *d = NULL;
+	tp_err err = { 0 };
+	json_t *conf = json_pack("{s:s,s:s,s:i}", "path", dir, "media-path", f->cdir, "lock-timeout-ms", 0);
+	if (tp_drive_open("virtual", "vd", conf, &d, &err) < 0)
+		fail_msg("open drive: %s", err.msg);
+	json_decref(conf);
+	return d;
+}
+
+/* The label in slot n (1-based) or in drive n, "" when empty. */
+static const char *slot_label(tp_changer *c, unsigned n, int drive)
+{
+	static char out[TP_DRIVE_LABEL_MAX + 1];
+	tp_changer_status st;
+	tp_err err = { 0 };
+	assert_int_equal(tp_changer_get_status(c, &st, &err), 0);
+	const tp_changer_element *e = drive ? &st.drives[n] : &st.slots[n - 1];
+	snprintf(out, sizeof(out), "%s", e->full ? e->label : "");
+	tp_changer_status_free(&st);
+	return out;
+}
+
+static void test_status_and_insert(void **state)
+{
+	fx *f = *state;
+	tp_err err = { 0 };
+	tp_changer *c = open_changer(f);
+	tp_changer_status st;
+	assert_int_equal(tp_changer_get_status(c, &st, &err), 0);
+	assert_int_equal(st.nslots, 6);
+	assert_int_equal(st.ndrives, 2);
+	assert_int_equal(st.slots[3].kind, TP_CHANGER_SLOT);
+	assert_int_equal(st.slots[4].kind, TP_CHANGER_IMPORT_EXPORT);
+	assert_int_equal(st.slots[4].number, 5);
+	assert_false(st.slots[0].full);
+	tp_changer_status_free(&st);
+
+	assert_int_equal(tp_changer_insert(c, "AAA001L9", 1, &err), 0);
+	assert_int_equal(tp_changer_insert(c, "BBB001L9", 0, &err), 0); /* first free I/E slot */
+	assert_string_equal(slot_label(c, 5, 0), "BBB001L9");
+	assert_int_equal(tp_changer_insert(c, "AAA001L9", 2, &err), -TP_EEXISTS);
+	assert_non_null(strstr(err.msg, "already"));
+	assert_int_equal(tp_changer_insert(c, "CCC001L9", 1, &err), -EBUSY);
+	assert_int_equal(tp_changer_insert(c, "DDD001L9", 7, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "slot 7"));
+	assert_int_equal(tp_changer_insert(c, "../x", 2, &err), -EINVAL);
+	assert_int_equal(tp_changer_insert(c, "CCC001L9", 0, &err), 0);
+	assert_int_equal(tp_changer_insert(c, "DDD001L9", 0, &err), -ENOSPC);
+	assert_non_null(strstr(err.msg, "import/export"));
+	tp_changer_close(c);
+
+	/* state survives reopening; JSON form */
+	c = open_changer(f);
+	assert_int_equal(tp_changer_get_status(c, &st, &err), 0);
+	json_t *j = tp_changer_status_to_json(&st);
+	json_t *s1 = json_array_get(json_object_get(j, "slots"), 0);
+	assert_string_equal(json_string_value(json_object_get(s1, "label")), "AAA001L9");
+	json_t *s5 = json_array_get(json_object_get(j, "slots"), 4);
+	assert_true(json_is_true(json_object_get(s5, "import-export")));
+	assert_true(json_is_null(json_object_get(json_array_get(json_object_get(j, "drives"), 0), "label")));
+	json_decref(j);
+	tp_changer_status_free(&st);
+	tp_changer_close(c);
+}
+
+static void test_load_unload_with_drive(void **state)
+{
+	fx *f = *state;
+	tp_err err = { 0 };
+	tp_changer *c = open_changer(f);
+	assert_int_equal(tp_changer_insert(c, "AAA001L9", 2, &err), 0);
+	assert_int_equal(tp_changer_insert(c, "BBB001L9", 3, &err), 0);
+	assert_int_equal(tp_changer_load_slot(c, 2, 0, &err), 0);
+	assert_string_equal(slot_label(c, 2, 0), "");
+	assert_string_equal(slot_label(c, 0, 1), "AAA001L9");
+
+	/* the drive sees the cartridge and can write it */
+	tp_drive *d = open_drive(f, f->d0);
+	assert_true(d->loaded);
+	assert_string_equal(d->label, "AAA001L9");
+	uint8_t block[4096];
+	memset(block, 0x42, sizeof(block));
+	assert_int_equal(tp_drive_write_block(d, block, sizeof(block), &err), 0);
+	assert_int_equal(tp_drive_write_filemarks(d, 1, &err), 0);
+
+	/* the changer cannot move media of an open drive */
+	unsigned to = 0;
+	assert_int_equal(tp_changer_unload(c, 0, 0, &to, &err), -TP_ELOCKED);
+	assert_non_null(strstr(err.msg, "drive 0"));
+	assert_string_equal(slot_label(c, 0, 1), "AAA001L9");
+	tp_drive_close(d);
+
+	/* occupied drive, empty slot, bad numbers */
+	assert_int_equal(tp_changer_load_slot(c, 3, 0, &err), -EBUSY);
+	assert_int_equal(tp_changer_load_slot(c, 1, 1, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "slot 1 is empty"));
+	assert_int_equal(tp_changer_load_slot(c, 3, 5, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "drive number 5"));
+	assert_non_null(strstr(c->last_err.msg, "changer vc: no drive number 5"));
+
+	/* unload goes back to the slot it came from */
+	assert_int_equal(tp_changer_unload(c, 0, 0, &to, &err), 0);
+	assert_int_equal(to, 2);
+	assert_string_equal(slot_label(c, 2, 0), "AAA001L9");
+	d = open_drive(f, f->d0);
+	assert_false(d->loaded);
+	tp_drive_close(d);
+
+	/* load by label into drive 1; data written through drive 0 is there */
+	assert_int_equal(tp_changer_load_label(c, "AAA001L9", 1, &err), 0);
+	assert_int_equal(tp_changer_load_label(c, "AAA001L9", 1, &err), 0); /* already there */
+	assert_int_equal(tp_changer_load_label(c, "AAA001L9", 0, &err), -EBUSY);
+	assert_int_equal(tp_changer_load_label(c, "ZZZ999L9", 0, &err), -TP_ENOTFOUND);
+	d = open_drive(f, f->d1);
+	assert_string_equal(d->label, "AAA001L9");
+	uint8_t buf[8192];
+	assert_int_equal(tp_drive_read_block(d, buf, sizeof(buf), &err), (long)sizeof(block));
+	assert_memory_equal(buf, block, sizeof(block));
+	tp_drive_close(d);
+
+	/* unload into an explicit slot, and refuse a full one */
+	assert_int_equal(tp_changer_unload(c, 1, 3, &to, &err), -EBUSY);
+	assert_int_equal(tp_changer_unload(c, 1, 4, &to, &err), 0);
+	assert_int_equal(to, 4);
+	assert_int_equal(tp_changer_unload(c, 1, 0, &to, &err), -ENOENT);
+	assert_int_equal(c->counters.loads, 2);
+	assert_int_equal(c->counters.unloads, 2);
+	assert_int_equal(c->counters.moves, 4);
+
+	/* a drive that loaded a cartridge by itself is not overwritten by the changer */
+	d = open_drive(f, f->d0);
+	assert_int_equal(tp_drive_load(d, "OWN001", &err), 0);
+	tp_drive_close(d);
+	assert_int_equal(tp_changer_load_slot(c, 4, 0, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "OWN001"));
+	tp_changer_close(c);
+}
+
+static void test_transfer_and_export(void **state)
+{
+	fx *f = *state;
+	tp_err err = { 0 };
+	tp_changer *c = open_changer(f);
+	assert_int_equal(tp_changer_insert(c, "AAA001L9", 0, &err), 0); /* into I/E slot 5 */
+	assert_int_equal(tp_changer_transfer(c, 5, 1, &err), 0);
+	assert_string_equal(slot_label(c, 1, 0), "AAA001L9");
+	assert_string_equal(slot_label(c, 5, 0), "");
+	assert_int_equal(tp_changer_transfer(c, 5, 2, &err), -ENOENT);
+	assert_int_equal(tp_changer_insert(c, "BBB001L9", 2, &err), 0);
+	assert_int_equal(tp_changer_transfer(c, 1, 2, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "BBB001L9"));
+	assert_int_equal(tp_changer_transfer(c, 1, 9, &err), -EINVAL);
+
+	unsigned to = 0;
+	assert_int_equal(tp_changer_export(c, "AAA001L9", &to, &err), 0);
+	assert_int_equal(to, 5);
+	assert_string_equal(slot_label(c, 5, 0), "AAA001L9");
+	/* exporting from a drive unloads straight into the mail slot */
+	assert_int_equal(tp_changer_load_slot(c, 2, 0, &err), 0);
+	assert_int_equal(tp_changer_export(c, "BBB001L9", &to, &err), 0);
+	assert_int_equal(to, 6);
+	assert_string_equal(slot_label(c, 0, 1), "");
+	tp_drive *d = open_drive(f, f->d0);
+	assert_false(d->loaded);
+	tp_drive_close(d);
+	/* no room left; unknown label */
+	assert_int_equal(tp_changer_insert(c, "CCC001L9", 3, &err), 0);
+	assert_int_equal(tp_changer_export(c, "CCC001L9", &to, &err), -ENOSPC);
+	assert_non_null(strstr(err.msg, "no free import/export slot"));
+	assert_int_equal(tp_changer_export(c, "NOPE", &to, &err), -TP_ENOTFOUND);
+	tp_changer_close(c);
+}
+
+static void test_bad_config_and_state(void **state)
+{
+	fx *f = *state;
+	tp_err err = { 0 };
+	tp_changer *c = NULL;
+	json_t *bad = json_pack("{s:s,s:i}", "path", f->cdir, "slots", 0);
+	assert_int_equal(tp_changer_open("virtual", "vc", bad, &c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "slots"));
+	json_decref(bad);
+	bad = json_pack("{s:s}", "path", "rel");
+	assert_int_equal(tp_changer_open("virtual", "vc", bad, &c, &err), -EINVAL);
+	json_decref(bad);
+	assert_int_equal(tp_changer_open("nosuch", "vc", f->conf, &c, &err), -EINVAL);
+
+	/* a state file naming more slots than configured is refused, naming the file */
+	c = open_changer(f);
+	assert_int_equal(tp_changer_insert(c, "AAA001L9", 4, &err), 0);
+	tp_changer_close(c);
+	json_object_set_new(f->conf, "slots", json_integer(2));
+	json_object_set_new(f->conf, "import-export-slots", json_integer(0));
+	c = open_changer(f);
+	tp_changer_status st;
+	assert_int_equal(tp_changer_get_status(c, &st, &err), -TP_EFORMAT);
+	assert_non_null(strstr(err.msg, "changer-status.json"));
+	assert_non_null(strstr(err.msg, "AAA001L9"));
+	tp_changer_close(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_status_and_insert, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_unload_with_drive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transfer_and_export, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_config_and_state, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
