@@ -130,11 +130,12 @@ static void test_writer_refusals(void **state)
 	assert_int_equal(tp_pcat1_finish(&w, &e), 0);
 	assert_int_equal(tp_pcat1_add_fifo(&w, "late", &e), -EINVAL);
 	tp_pcat1_writer_free(&w);
-	/* an empty catalog: magic, root block (length 1, count 0), trailer */
+	/* magic, block of x (length 1, count 0), root block, trailer */
 	tp_pcat1 c;
-	assert_int_equal(out.len, 18);
+	assert_int_equal(out.len, 24);
+	assert_memory_equal(out.data + 8, "\x01\x00\x05\x01" "d\x01x\x02", 8);
 	assert_int_equal(tp_pcat1_open(&c, out.data, out.len, &e), 0);
-	assert_int_equal(c.root, 8);
+	assert_int_equal(c.root, 10);
 	tp_buf_free(&out);
 }
 
