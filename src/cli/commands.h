@@ -17,8 +17,11 @@ typedef struct tp_cmd_group {
 } tp_cmd_group;
 
 int cmd_version(int argc, char **argv, tp_err *err);
+int cmd_drive(int argc, char **argv, tp_err *err);
+int cmd_changer(int argc, char **argv, tp_err *err);
 int cmd_datastore(int argc, char **argv, tp_err *err);
 int cmd_snapshot(int argc, char **argv, tp_err *err);
 int cmd_prune(int argc, char **argv, tp_err *err);
+int cmd_backup(int argc, char **argv, tp_err *err);
 
 #endif
