@@ -11,6 +11,8 @@ static const tp_cmd_group groups[] = {
 	{ "drive", cmd_drive, "drive create NAME --type virtual|lto --path P [--max-size B] [--changer C --changer-drivenum N] | list | remove NAME | status NAME" },
 	{ "changer", cmd_changer, "changer create NAME [--type virtual|scsi] --path P [--slots N --import-export-slots N] | list | remove NAME | status NAME | transfer NAME FROM TO | load | unload | export | insert" },
 	{ "datastore", cmd_datastore, "datastore create NAME PATH [--reuse-datastore] | list | remove NAME" },
+	{ "verify", cmd_verify, "verify --store S [SNAPSHOT]" },
+	{ "catalog", cmd_catalog, "catalog dump --store S SNAPSHOT" },
 	{ "prune", cmd_prune, "prune --store S [--ns NS] [GROUP] --keep-last|hourly|daily|weekly|monthly|yearly N [--dry-run]" },
 	{ "snapshot", cmd_snapshot, "snapshot list --store S [--ns NS] | forget --store S SNAPSHOT" },
 };
