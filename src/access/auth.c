@@ -259,7 +259,9 @@ int tp_auth_key_load(uint8_t key[32], tp_err *err)
 	}
 	if ((r = tp_read_file(path, &b, 4096, err)) < 0)
 		goto out;
-	if (b.len < 64 || tp_hex_decode(tp_buf_cstr(&b), key, 32) < 0)
+	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == ' '))
+		b.len--;
+	if (b.len != 64 || tp_hex_decode(tp_buf_cstr(&b), key, 32) < 0)
 		r = tp_err_set(err, -TP_EFORMAT, "%s: expected 64 hex digits", path);
 out:
 	if (b.data)
