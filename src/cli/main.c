@@ -13,6 +13,7 @@ static const tp_cmd_group groups[] = {
 	{ "datastore", cmd_datastore, "datastore create NAME PATH [--reuse-datastore] | list | remove NAME" },
 	{ "verify", cmd_verify, "verify --store S [SNAPSHOT]" },
 	{ "catalog", cmd_catalog, "catalog dump --store S SNAPSHOT" },
+	{ "backup", cmd_backup, "backup --store S [--ns NS] --type vm|ct|host --id ID [--time T] [--keyfile F] NAME.pxar:DIR|NAME.img:FILE ..." },
 	{ "prune", cmd_prune, "prune --store S [--ns NS] [GROUP] --keep-last|hourly|daily|weekly|monthly|yearly N [--dry-run]" },
 	{ "snapshot", cmd_snapshot, "snapshot list --store S [--ns NS] | forget --store S SNAPSHOT" },
 };
