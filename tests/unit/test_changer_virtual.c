@@ -1,4 +1,4 @@
-/* Unit test: virtual changer flows: insert, load slot to drive, unload, transfer, export, busy drive. */
+/* Unit test: virtual changer flows (insert, load, unload, transfer, export, busy drive) and tape.json config. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,9 @@
 #include <cmocka.h>
 
 #include "base/fsutil.h"
+#include "base/json_util.h"
 #include "tape/changer.h"
+#include "tape/drive_config.h"
 
 typedef struct fx {
 	char dir[64];
@@ -252,6 +254,110 @@ static void test_bad_config_and_state(void **state)
 	tp_changer_close(c);
 }
 
+
+static void test_config_names_and_paths(void **state)
+{
+	(void)state;
+	tp_err err = { 0 };
+	assert_int_equal(tp_tape_name_valid("drive_1.a-b", "drive", &err), 0);
+	assert_int_equal(tp_tape_name_valid("_x", "drive", &err), 0);
+	assert_int_equal(tp_tape_name_valid("-x", "drive", &err), -EINVAL);
+	assert_int_equal(tp_tape_name_valid(".x", "drive", &err), -EINVAL);
+	assert_int_equal(tp_tape_name_valid("a/b", "changer", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "changer name 'a/b'"));
+	assert_int_equal(tp_tape_name_valid("", "drive", &err), -EINVAL);
+	assert_int_equal(tp_tape_name_valid("abcdefghijabcdefghijabcdefghijab", "drive", &err), 0);
+	assert_int_equal(tp_tape_name_valid("abcdefghijabcdefghijabcdefghijabc", "drive", &err), -EINVAL);
+	static const char *const good[] = {
+		"/dev/sg3", "/dev/tape/by-id/scsi-1IBM_ULT3580-sg", "iscsi://host/iqn.2003-01.org.x:tgt/0",
+		"iscsi://10.0.0.1:3260/iqn.2003-01.org.x:tgt/16383", "iscsi://[fe80::1]:860/naa.5000/1",
+		"iscsi://[::1]/eui.0123456789abcdef/2",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (tp_tape_device_path_valid(good[i], &err) < 0)
+			fail_msg("%s: %s", good[i], err.msg);
+	static const char *const bad[] = {
+		"", "sg3", "iscsi://", "iscsi:///iqn.x/1", "iscsi://h:0/iqn.x/1", "iscsi://h:65536/iqn.x/1",
+		"iscsi://h:/iqn.x/1", "iscsi://h/iqn.x", "iscsi://h/iqn.x/", "iscsi://h/iqn.x/16384", "iscsi://h/tgt/1",
+		"iscsi://h/iqn.x/1a", "iscsi://[::1/iqn.x/1", "iscsi://h h/iqn.x/1", "http://h/iqn.x/1",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (tp_tape_device_path_valid(bad[i], &err) != -EINVAL)
+			fail_msg("accepted bad path '%s'", bad[i]);
+}
+
+static void test_config_roundtrip(void **state)
+{
+	fx *f = *state;
+	tp_err err = { 0 };
+	char home[128];
+	snprintf(home, sizeof(home), "%s/home", f->dir);
+	setenv("TAPIR_HOME", home, 1);
+	tp_tape_config c;
+	assert_int_equal(tp_tape_config_load(&c, &err), 0); /* missing file: empty */
+	assert_int_equal(c.ndrives + c.nchangers, 0);
+	tp_changer_conf ch = { .name = "lib", .type = "virtual", .path = f->cdir, .slots = 4, .ie_slots = 1 };
+	assert_int_equal(tp_tape_config_add_changer(&c, &ch, &err), 0);
+	tp_drive_conf d = { .name = "d0", .type = "virtual", .path = f->d0, .max_size = 4 << 20,
+			    .changer = "lib", .changer_drivenum = 0 };
+	assert_int_equal(tp_tape_config_add_drive(&c, &d, &err), 0);
+	tp_drive_conf l = { .name = "l0", .type = "lto", .path = "/dev/sg1", .changer_drivenum = -1 };
+	assert_int_equal(tp_tape_config_add_drive(&c, &l, &err), 0);
+	/* duplicates across drives and changers, wrong kinds */
+	tp_drive_conf dup = { .name = "lib", .type = "lto", .path = "/dev/sg2", .changer_drivenum = -1 };
+	assert_int_equal(tp_tape_config_add_drive(&c, &dup, &err), -TP_EEXISTS);
+	assert_non_null(strstr(err.msg, "changer named 'lib'"));
+	tp_drive_conf mix = { .name = "l1", .type = "lto", .path = "/dev/sg2", .changer = "lib", .changer_drivenum = 1 };
+	assert_int_equal(tp_tape_config_add_drive(&c, &mix, &err), -EINVAL);
+	tp_drive_conf same = { .name = "d1", .type = "virtual", .path = f->d1, .changer = "lib", .changer_drivenum = 0 };
+	assert_int_equal(tp_tape_config_add_drive(&c, &same, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "already drive 'd0'"));
+	tp_drive_conf rel = { .name = "d2", .type = "virtual", .path = "rel", .changer_drivenum = -1 };
+	assert_int_equal(tp_tape_config_add_drive(&c, &rel, &err), -EINVAL);
+	assert_int_equal(tp_tape_config_save(&c, &err), 0);
+	tp_tape_config_free(&c);
+
+	assert_int_equal(tp_tape_config_load(&c, &err), 0);
+	assert_int_equal(c.ndrives, 2);
+	assert_int_equal(c.nchangers, 1);
+	const tp_drive_conf *g = tp_tape_config_drive(&c, "d0");
+	assert_non_null(g);
+	assert_int_equal(g->max_size, 4 << 20);
+	assert_string_equal(g->changer, "lib");
+	assert_int_equal(tp_tape_config_drive(&c, "l0")->changer_drivenum, -1);
+	/* backend objects: the drive's cartridges live in the changer directory */
+	json_t *b = tp_tape_config_drive_backend(&c, g);
+	assert_string_equal(tp_json_opt_str(b, "media-path"), f->cdir);
+	json_decref(b);
+	b = tp_tape_config_changer_backend(&c, tp_tape_config_changer(&c, "lib"));
+	assert_string_equal(json_string_value(json_array_get(json_object_get(b, "drives"), 0)), f->d0);
+	json_decref(b);
+	assert_int_equal(tp_tape_config_remove_changer(&c, "lib", &err), -EBUSY);
+	assert_int_equal(tp_tape_config_remove_drive(&c, "d0", &err), 0);
+	assert_int_equal(tp_tape_config_remove_drive(&c, "d0", &err), -TP_ENOTFOUND);
+	assert_int_equal(tp_tape_config_remove_changer(&c, "lib", &err), 0);
+	assert_int_equal(tp_tape_config_save(&c, &err), 0);
+	tp_tape_config_free(&c);
+
+	/* open by name; unknown names and backend-less types are clear errors */
+	tp_drive *dr = NULL;
+	assert_int_equal(tp_drive_open_by_name("nope", &dr, &err), -TP_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "no drive named 'nope'"));
+	assert_int_equal(tp_drive_open_by_name("l0", &dr, &err), -ENOTSUP);
+	tp_changer *cc = NULL;
+	assert_int_equal(tp_changer_open_by_name("lib", &cc, &err), -TP_ENOTFOUND);
+
+	/* a hand-edited file with a bad entry is refused, naming the file */
+	char p[160];
+	snprintf(p, sizeof(p), "%s/etc/tape.json", home);
+	const char *txt = "{\"drives\": [{\"name\": \"x y\", \"type\": \"lto\", \"path\": \"/dev/sg1\"}]}";
+	assert_int_equal(tp_write_atomic(p, txt, strlen(txt), 0600, NULL), 0);
+	assert_int_equal(tp_tape_config_load(&c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "tape.json"));
+	assert_non_null(strstr(err.msg, "x y"));
+	unsetenv("TAPIR_HOME");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +365,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_unload_with_drive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transfer_and_export, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_config_and_state, setup, teardown),
+		cmocka_unit_test(test_config_names_and_paths),
+		cmocka_unit_test_setup_teardown(test_config_roundtrip, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
