@@ -82,6 +82,53 @@ void tp_pxar_meta_free(tp_pxar_meta *m)
 	memset(m, 0, sizeof(*m));
 }
 
+static void *dup_mem(const void *p, size_t n, int *fail)
+{
+	if (!n)
+		return NULL;
+	void *d = malloc(n);
+	if (!d)
+		*fail = 1;
+	else
+		memcpy(d, p, n);
+	return d;
+}
+
+int tp_pxar_meta_copy(tp_pxar_meta *dst, const tp_pxar_meta *src)
+{
+	int fail = 0;
+	*dst = *src;
+	dst->xattrs = NULL;
+	dst->n_xattrs = 0;
+	dst->acl_users = dup_mem(src->acl_users, src->n_acl_users * sizeof(tp_pxar_acl_entry), &fail);
+	dst->acl_groups = dup_mem(src->acl_groups, src->n_acl_groups * sizeof(tp_pxar_acl_entry), &fail);
+	dst->acl_default_users =
+		dup_mem(src->acl_default_users, src->n_acl_default_users * sizeof(tp_pxar_acl_entry), &fail);
+	dst->acl_default_groups =
+		dup_mem(src->acl_default_groups, src->n_acl_default_groups * sizeof(tp_pxar_acl_entry), &fail);
+	dst->fcaps = src->has_fcaps ? dup_mem(src->fcaps, src->fcaps_len, &fail) : NULL;
+	if (src->n_xattrs && !fail) {
+		dst->xattrs = calloc(src->n_xattrs, sizeof(*dst->xattrs));
+		if (!dst->xattrs)
+			fail = 1;
+		for (size_t i = 0; !fail && i < src->n_xattrs; i++) {
+			dst->n_xattrs = i + 1;
+			dst->xattrs[i].name = strdup(src->xattrs[i].name);
+			dst->xattrs[i].value = malloc(src->xattrs[i].value_len ? src->xattrs[i].value_len : 1);
+			dst->xattrs[i].value_len = src->xattrs[i].value_len;
+			if (!dst->xattrs[i].name || !dst->xattrs[i].value)
+				fail = 1;
+			else
+				memcpy(dst->xattrs[i].value, src->xattrs[i].value, src->xattrs[i].value_len);
+		}
+	}
+	if (fail) {
+		tp_pxar_meta_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int tp_pxar_sink_buf(void *ctx, const void *buf, size_t len, tp_err *err)
 {
 	int r = tp_buf_append(ctx, buf, len);

@@ -110,6 +110,8 @@ typedef struct tp_pxar_meta {
 
 /* Frees every owned array of m and zeroes it (for metadata built with malloc). */
 void tp_pxar_meta_free(tp_pxar_meta *m);
+/* Deep copy into *dst (free with tp_pxar_meta_free); -ENOMEM. */
+int tp_pxar_meta_copy(tp_pxar_meta *dst, const tp_pxar_meta *src);
 
 /* Write sink: must consume all len bytes or fail. */
 typedef int (*tp_pxar_write_fn)(void *ctx, const void *buf, size_t len, tp_err *err);
