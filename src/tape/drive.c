@@ -460,6 +460,11 @@ void tp_drive_counters_add(tp_drive_counters *sum, const tp_drive_counters *c)
 	tp_tape_counters_add(sum, c);
 }
 
+void tp_drive_estimate(const tp_drive *d, const tp_lto_gen *g, tp_lto_estimate *out)
+{
+	tp_lto_estimate_counters(g, &d->counters, d->media_bytes, out);
+}
+
 json_t *tp_drive_counters_to_json(const tp_drive_counters *c)
 {
 	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",

@@ -147,6 +147,12 @@ static inline void tp_drive_reset_counters(tp_drive *d) { memset(&d->counters, 0
 static inline const char *tp_drive_last_error(const tp_drive *d) { return d->last_err.msg; }
 /* sum += c (alias of tp_tape_counters_add). */
 void tp_drive_counters_add(tp_drive_counters *sum, const tp_drive_counters *c);
+/*
+ * Estimated tape seconds of what this handle did on LTO generation g; a
+ * virtual cartridge stands for a full native one (distances scaled by
+ * capacity / max-size).
+ */
+void tp_drive_estimate(const tp_drive *d, const tp_lto_gen *g, tp_lto_estimate *out);
 /* Counters as a JSON object (new reference). */
 json_t *tp_drive_counters_to_json(const tp_drive_counters *c);
 json_t *tp_drive_status_to_json(const tp_drive_status *st);

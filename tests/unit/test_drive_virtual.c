@@ -435,6 +435,18 @@ static void test_load_by_label_and_counters(void **state)
 	tp_drive_counters_add(&sum, c);
 	assert_int_equal(sum.locates, 4);
 	assert_int_equal(sum.locate_bytes, 6ull * BS);
+	/* the timing model sees a 64 MiB virtual cartridge as a full LTO-9 one */
+	tp_drive_reset_counters(d);
+	assert_int_equal(tp_drive_locate(d, 0, &err), 0);
+	tp_lto_estimate est;
+	const tp_lto_gen *g9 = tp_lto_gen_get(9);
+	tp_drive_estimate(d, g9, &est);
+	double want = tp_lto_locate_seconds(g9, (uint64_t)((double)BS * g9->capacity / (double)(64ull << 20)));
+	assert_true(est.locate_s > 2.0 && est.locate_s - want < 1e-6 && want - est.locate_s < 1e-6);
+	assert_true(est.total_s >= est.locate_s);
+	tp_drive_reset_counters(d);
+	assert_int_equal(tp_drive_locate(d, 2, &err), 0);
+	assert_int_equal(tp_drive_locate(d, 1, &err), 0);
 	json_t *j = tp_drive_counters_to_json(c);
 	assert_int_equal(json_integer_value(json_object_get(j, "locate-objects")), 3);
 	json_decref(j);
