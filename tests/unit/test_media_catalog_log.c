@@ -1,4 +1,4 @@
-/* Unit test: media catalog .log records (worked example bytes of pbs-formats §5) and every decoder invariant. */
+/* Unit test: media catalog .log records (worked example bytes of pbs-formats §5), every decoder invariant, catalog archives. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,9 @@
 #include <cmocka.h>
 
 #include "base/buf.h"
+#include "format/catalog_archive.h"
 #include "format/magic.h"
+#include "format/tape_block.h"
 #include "format/media_catalog_log.h"
 
 static uint8_t MEDIA[16], SET[16], CU[16], CU2[16], DG[32];
@@ -250,12 +252,81 @@ static void test_invariants(void **state)
 	tp_buf_free(&b);
 }
 
+static void test_catalog_archive(void **state)
+{
+	(void)state;
+	init_ids();
+	tp_buf log = TP_BUF_INIT;
+	good_log(&log);
+	/* make it span several blocks */
+	for (int i = 0; i < 20000; i++) {
+		tp_err e;
+		tp_mclog_append_archive_start(&log, 10 + 2 * (uint64_t)i, CU, "s", &e);
+		tp_mclog_append_archive_end(&log, 10 + 2 * (uint64_t)i, CU);
+	}
+	tp_mem_tape t;
+	tp_mem_tape_init(&t);
+	t.early_warning = 1; /* LEOM during the data is ignored */
+	tp_err e = { 0 };
+	uint8_t u[16] = { 0 };
+	assert_int_equal(tp_catalog_archive_write(&t.io, MEDIA, SET, 2, 1, log.data, log.len, u, 9, &e), 1);
+	memset(u, 0, 16);
+	assert_int_equal(tp_catalog_archive_write(&t.io, MEDIA, SET, 2, 0, log.data, 8, u, 9, &e), 1);
+	for (int f = 0; f < 2; f++) {
+		tp_block_reader r;
+		tp_content_header h;
+		json_t *j;
+		uint8_t m[16], s[16];
+		uint64_t seq = 0;
+		assert_int_equal(tp_mem_tape_seek_file(&t, (uint64_t)f), 0);
+		assert_int_equal(tp_block_reader_open(&r, &t.io, 0, &e), 0);
+		assert_int_equal(tp_content_header_read_json(&r, &h, TP_ARCHIVE_JSON_MAX, &j, &e), 0);
+		assert_int_equal(tp_content_header_kind(&h), f == 0 ? TP_MAGIC_CATALOG_ARCHIVE_1_1 : TP_MAGIC_CATALOG_ARCHIVE_1_0);
+		char *want = tp_catalog_archive_header_json(MEDIA, SET, 2);
+		assert_non_null(strstr(want, "{\n  \"uuid\": \"10111213-1415-1617-1819-1a1b1c1d1e1f\",\n  \"media_set_uuid\": "));
+		assert_non_null(strstr(want, ",\n  \"seq_nr\": 2\n}"));
+		assert_int_equal(h.size, strlen(want));
+		free(want);
+		assert_int_equal(tp_catalog_archive_header_parse(j, m, s, &seq, &e), 0);
+		assert_memory_equal(m, MEDIA, 16);
+		assert_memory_equal(s, SET, 16);
+		assert_int_equal(seq, 2);
+		json_decref(j);
+		tp_buf body = TP_BUF_INIT;
+		if (f == 0) {
+			assert_int_equal(tp_catalog_archive_read_body(&r, &body, log.len, &e), 0);
+			assert_int_equal(body.len, log.len);
+			assert_memory_equal(body.data, log.data, log.len);
+			assert_int_equal(tp_mclog_decode(body.data, body.len, MEDIA, NULL, NULL, &e), 0);
+		} else {
+			assert_int_equal(tp_catalog_archive_read_body(&r, &body, 7, &e), -EFBIG);
+		}
+		tp_buf_free(&body);
+		tp_block_reader_free(&r);
+	}
+	/* physical end inside the data: no room for the final block either */
+	tp_mem_tape_free(&t);
+	tp_mem_tape_init(&t);
+	t.early_warning = 0;
+	t.hard_end = 2;
+	memset(u, 0, 16);
+	assert_int_equal(tp_catalog_archive_write(&t.io, MEDIA, SET, 2, 1, log.data, log.len, u, 9, &e), -ENOSPC);
+	json_t *bad = json_pack("{s:s, s:s, s:i}", "uuid", "x", "media_set_uuid", "y", "seq_nr", 1);
+	uint8_t m[16], s[16];
+	uint64_t seq;
+	assert_int_equal(tp_catalog_archive_header_parse(bad, m, s, &seq, &e), -TP_EFORMAT);
+	json_decref(bad);
+	tp_mem_tape_free(&t);
+	tp_buf_free(&log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_worked_example),
 		cmocka_unit_test(test_decode_streaming),
 		cmocka_unit_test(test_invariants),
+		cmocka_unit_test(test_catalog_archive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
