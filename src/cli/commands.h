@@ -27,5 +27,8 @@ int cmd_restore(int argc, char **argv, tp_err *err);
 int cmd_verify(int argc, char **argv, tp_err *err);
 int cmd_catalog(int argc, char **argv, tp_err *err);
 int cmd_key(int argc, char **argv, tp_err *err);
+int cmd_user(int argc, char **argv, tp_err *err);
+int cmd_acl(int argc, char **argv, tp_err *err);
+int cmd_task(int argc, char **argv, tp_err *err);
 
 #endif

@@ -18,6 +18,9 @@ static const tp_cmd_group groups[] = {
 	{ "prune", cmd_prune, "prune --store S [--ns NS] [GROUP] --keep-last|hourly|daily|weekly|monthly|yearly N [--dry-run]" },
 	{ "key", cmd_key, "key create FILE [--kdf none|scrypt|pbkdf2] [--hint TEXT] | show FILE" },
 	{ "snapshot", cmd_snapshot, "snapshot list --store S [--ns NS] | forget --store S SNAPSHOT" },
+	{ "user", cmd_user, "user create USERID [--password P] [--email E] | list | update USERID ... | remove USERID | generate-token USERID NAME | list-tokens USERID | delete-token USERID NAME | permissions AUTHID [--path P]" },
+	{ "acl", cmd_acl, "acl update PATH ROLE --auth-id AUTHID [--propagate 0|1] [--delete] | list [--path P] | roles" },
+	{ "task", cmd_task, "task list [--running] [--type T] [--limit N] [--since T] | log UPID | stop UPID | status UPID" },
 };
 
 static void usage(FILE *f)
