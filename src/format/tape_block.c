@@ -444,3 +444,61 @@ size_t tp_mem_tape_filemarks(const tp_mem_tape *t)
 			c++;
 	return c;
 }
+
+/* Next script byte (0 past the end). */
+static uint8_t sb(const uint8_t *s, size_t len, size_t *pos)
+{
+	return *pos < len ? s[(*pos)++] : 0;
+}
+
+int tp_mem_tape_from_script(tp_mem_tape *t, const uint8_t *script, size_t len)
+{
+	size_t pos = 0;
+	uint32_t seq = 0;
+	uint8_t *blk = calloc(1, TP_TAPE_BLOCK_SIZE);
+	if (!blk)
+		return -ENOMEM;
+	int r = 0;
+	t->pos = t->n;
+	for (int objs = 0; r == 0 && pos < len && objs < 32; objs++) {
+		uint8_t c = sb(script, len, &pos);
+		size_t n, k;
+		memset(blk, 0, TP_TAPE_BLOCK_SIZE);
+		switch (c & 3) {
+		case 0:
+			r = mem_push(t, NULL, 0, 1);
+			seq = 0;
+			continue;
+		case 1:
+			n = sb(script, len, &pos);
+			n |= (size_t)sb(script, len, &pos) << 8;
+			k = n < len - pos ? n : len - pos;
+			memcpy(blk, script + pos, k);
+			pos += k;
+			r = mem_push(t, blk, n ? n : 1, 0);
+			continue;
+		case 2: {
+			uint8_t flags = sb(script, len, &pos);
+			n = sb(script, len, &pos);
+			n |= (size_t)sb(script, len, &pos) << 8;
+			if (c & 4)
+				seq++;
+			tp_tape_block_header_encode(blk, flags, (uint32_t)n, seq++);
+			break;
+		}
+		default:
+			for (int i = 0; i < 16; i++)
+				blk[i] = sb(script, len, &pos);
+			n = sb(script, len, &pos);
+			n |= (size_t)sb(script, len, &pos) << 8;
+			break;
+		}
+		k = n < len - pos ? n : len - pos;
+		memcpy(blk + TP_TAPE_BLOCK_HEADER_SIZE, script + pos, k);
+		pos += k;
+		r = mem_push(t, blk, TP_TAPE_BLOCK_SIZE, 0);
+	}
+	free(blk);
+	t->pos = 0;
+	return r;
+}

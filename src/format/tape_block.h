@@ -151,5 +151,18 @@ int tp_mem_tape_seek_file(tp_mem_tape *t, uint64_t file);
 int tp_mem_tape_seek_block(tp_mem_tape *t, uint64_t file, uint64_t block);
 /* Number of filemarks on the tape. */
 size_t tp_mem_tape_filemarks(const tp_mem_tape *t);
+/*
+ * Appends objects described by a compact script (fuzzers and tests), at most
+ * 32 objects.  Per object one control byte c, by c & 3:
+ *   0: a filemark;
+ *   1: a raw block: u16 LE n, then n bytes as the whole block (short blocks);
+ *   2: a well-formed 256 KiB block: flags byte, u16 LE n, n payload bytes;
+ *      magic correct, size = n, seq_nr counting from 0 per file (+1 when
+ *      c & 4, to make a gap);
+ *   3: a 256 KiB block whose 16 header bytes come from the script, then
+ *      u16 LE n and n payload bytes.
+ * Missing script bytes read as zero.  Returns 0 or -ENOMEM.
+ */
+int tp_mem_tape_from_script(tp_mem_tape *t, const uint8_t *script, size_t len);
 
 #endif

@@ -340,6 +340,29 @@ static void test_reader_checks(void **state)
 	tp_mem_tape_free(&t);
 }
 
+static void test_script(void **state)
+{
+	(void)state;
+	/* a well-formed one-block stream "abc" + filemark, a gap block, a raw 3-byte block */
+	static const uint8_t sc[] = { 2, TP_TAPE_BLOCK_END_OF_STREAM, 3, 0, 'a', 'b', 'c', 0, 6, 0, 1, 0, 'x', 1, 3, 0, 9, 9, 9 };
+	tp_mem_tape t;
+	tp_mem_tape_init(&t);
+	assert_int_equal(tp_mem_tape_from_script(&t, sc, sizeof(sc)), 0);
+	assert_int_equal(t.n, 4);
+	assert_int_equal(tp_mem_tape_filemarks(&t), 1);
+	tp_err e = { 0 };
+	tp_block_reader r;
+	char buf[8];
+	assert_int_equal(tp_block_reader_open(&r, &t.io, 0, &e), 0);
+	assert_int_equal(tp_block_reader_read_full(&r, buf, sizeof(buf), &e), 3);
+	assert_memory_equal(buf, "abc", 3);
+	tp_block_reader_free(&r);
+	assert_int_equal(tp_block_reader_open(&r, &t.io, 0, &e), -TP_EFORMAT);
+	assert_non_null(strstr(e.msg, "seq_nr 1, expected 0"));
+	assert_int_equal(t.objs[3].len, 3);
+	tp_mem_tape_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_leom_and_enospc),
 		cmocka_unit_test(test_abort_without_end_marker),
 		cmocka_unit_test(test_reader_checks),
+		cmocka_unit_test(test_script),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
