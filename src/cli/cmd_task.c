@@ -2,8 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/json_util.h"
+#include "base/log.h"
 #include "base/timefmt.h"
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -76,9 +78,42 @@ static int do_list(const tp_args *a, tp_err *err)
 	return 0;
 }
 
+/*
+ * A diagnostic worker that exercises the task plumbing end to end: it logs
+ * a line every 100 ms for --seconds, emits --warnings warnings, honours
+ * `tapir task stop`, and fails with --fail MSG when given.
+ */
+static int do_selftest(const tp_args *a, tp_err *err)
+{
+	unsigned long long secs, warns;
+	int r = tp_args_u64(a, "seconds", 0, 0, &secs, err);
+	if (r < 0 || (r = tp_args_u64(a, "warnings", 0, 0, &warns, err)) < 0)
+		return r;
+	if (secs > 86400 || warns > 1000)
+		return tp_err_set(err, -EINVAL, "--seconds at most 86400, --warnings at most 1000");
+	tp_task *t;
+	if ((r = tp_task_start("selftest", tp_args_get(a, "id"), "root@pam", &t, err)) < 0)
+		return r;
+	printf("%s\n", tp_task_upid(t));
+	fflush(stdout);
+	tp_info("selftest: %llu seconds, %llu warnings", secs, warns);
+	for (unsigned long long i = 0; i < warns; i++)
+		tp_warn("selftest warning %llu", i + 1);
+	for (unsigned long long i = 0; i < secs * 10 && r == 0; i++) {
+		if (i % 10 == 0)
+			tp_info("selftest: second %llu", i / 10);
+		usleep(100000);
+		r = tp_task_check_abort(err);
+	}
+	const char *fail = tp_args_get(a, "fail");
+	if (r == 0 && fail)
+		r = tp_err_set(err, -EIO, "%s", fail);
+	return tp_task_finish(t, r, r < 0 ? err->msg : NULL);
+}
+
 int cmd_task(int argc, char **argv, tp_err *err)
 {
-	static const char *const allowed[] = { "type", "limit", "since", NULL };
+	static const char *const allowed[] = { "type", "limit", "since", "seconds", "warnings", "fail", "id", NULL };
 	static const char *const flags[] = { "running", NULL };
 	tp_args a;
 	if (argc < 1)
@@ -142,5 +177,11 @@ int cmd_task(int argc, char **argv, tp_err *err)
 		}
 		return 0;
 	}
-	return tp_err_set(err, -EINVAL, "unknown subcommand 'task %s' (list, log, stop, status)", sub);
+	if (!strcmp(sub, "selftest")) {
+		if ((r = tp_args_need_pos(&a, 0, 0, "tapir task selftest [--seconds N] [--warnings N] [--fail MSG] [--id ID]",
+					  err)) < 0)
+			return r;
+		return do_selftest(&a, err);
+	}
+	return tp_err_set(err, -EINVAL, "unknown subcommand 'task %s' (list, log, stop, status, selftest)", sub);
 }

@@ -27,7 +27,9 @@ static int parse_bool_opt(const tp_args *a, const char *key, int *out, tp_err *e
 static int parse_expire(const tp_args *a, int64_t *out, tp_err *err)
 {
 	unsigned long long v;
-	int r = tp_args_u64(a, "expire", (unsigned long long)*out, 0, &v, err);
+	if (!tp_args_get(a, "expire"))
+		return 0;
+	int r = tp_args_u64(a, "expire", 0, 0, &v, err);
 	if (r == 0 && v > 0xffffffffULL)
 		r = tp_err_set(err, -EINVAL, "--expire: %llu out of range", v);
 	if (r == 0)

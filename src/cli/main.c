@@ -20,7 +20,7 @@ static const tp_cmd_group groups[] = {
 	{ "snapshot", cmd_snapshot, "snapshot list --store S [--ns NS] | forget --store S SNAPSHOT" },
 	{ "user", cmd_user, "user create USERID [--password P] [--email E] | list | update USERID ... | remove USERID | generate-token USERID NAME | list-tokens USERID | delete-token USERID NAME | permissions AUTHID [--path P]" },
 	{ "acl", cmd_acl, "acl update PATH ROLE --auth-id AUTHID [--propagate 0|1] [--delete] | list [--path P] | roles" },
-	{ "task", cmd_task, "task list [--running] [--type T] [--limit N] [--since T] | log UPID | stop UPID | status UPID" },
+	{ "task", cmd_task, "task list [--running] [--type T] [--limit N] [--since T] | log UPID | stop UPID | status UPID | selftest [--seconds N] [--warnings N] [--fail MSG]" },
 };
 
 static void usage(FILE *f)
