@@ -8,6 +8,7 @@
 #include <uuid.h>
 
 #include "base/hex.h"
+#include "format/media_catalog_log.h"
 #include "base/paths.h"
 
 #define SCHEMA_VERSION 1
@@ -933,6 +934,201 @@ int tp_catalog_delete_media(tp_catalog_db *db, const uint8_t media[16], int keep
 			goto out;
 	}
 out:
+	if (own) {
+		if (r < 0)
+			tp_catalog_rollback(db, NULL);
+		else
+			r = tp_catalog_commit(db, err);
+	}
+	return r;
+}
+
+/* ---- PBS .log export / import ---- */
+
+/* Appends A, C.., E of one chunk archive file; chunks in stream (then insertion) order. */
+static int export_chunk_archive(tp_catalog_db *db, int64_t media_id, uint64_t file_nr, const uint8_t cuuid[16],
+				const char *store, tp_buf *out, tp_err *err)
+{
+	sqlite3_stmt *st;
+	int r = prep(db, "SELECT digest FROM chunk WHERE media_id = ?1 AND file_nr = ?2 ORDER BY offset, id", &st, err);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, media_id);
+	sqlite3_bind_int64(st, 2, (int64_t)file_nr);
+	if ((r = tp_mclog_append_archive_start(out, file_nr, cuuid, store, err)) < 0)
+		goto out;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 0) != 32) {
+			r = tp_err_set(err, -TP_EFORMAT, "catalog %s: file %llu: digest of wrong length", db->path,
+				       (unsigned long long)file_nr);
+			goto out;
+		}
+		if ((r = tp_mclog_append_chunk(out, sqlite3_column_blob(st, 0))) < 0) {
+			r = tp_err_set(err, r, "out of memory exporting the catalog");
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		r = db_fail(db, err, "export chunks");
+		goto out;
+	}
+	if (tp_mclog_append_archive_end(out, file_nr, cuuid) < 0)
+		r = tp_err_set(err, -ENOMEM, "out of memory exporting the catalog");
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+int tp_catalog_export_log(tp_catalog_db *db, const uint8_t media[16], tp_buf *out, tp_err *err)
+{
+	tp_catalog_media m;
+	int64_t media_id, set_id;
+	int r;
+	if ((r = tp_catalog_get_media(db, media, &m, err)) < 0 || (r = media_ids(db, media, &media_id, &set_id, err)) < 0)
+		return r;
+	if (tp_mclog_append_magic(out) < 0 || tp_mclog_append_label(out, 0, media, 0) < 0 ||
+	    (m.has_set && tp_mclog_append_label(out, 1, m.media_set, m.seq_nr) < 0))
+		return tp_err_set(err, -ENOMEM, "out of memory exporting the catalog");
+	/*
+	 * Every file that holds chunks or a snapshot, or is a registered chunk
+	 * archive; per file the archive's content uuid and store come from its
+	 * tape_file row when there is one.
+	 */
+	sqlite3_stmt *st;
+	r = prep(db,
+		 "WITH files(nr) AS ("
+		 " SELECT file_nr FROM tape_file WHERE media_id = ?1 AND kind = 2"
+		 " UNION SELECT file_nr FROM chunk WHERE media_id = ?1"
+		 " UNION SELECT file_nr FROM snapshot WHERE media_id = ?1) "
+		 "SELECT files.nr, f.content_uuid, "
+		 " coalesce((SELECT name FROM store WHERE id = f.store_id),"
+		 "          (SELECT st.name FROM chunk c JOIN store st ON st.id = c.store_id"
+		 "           WHERE c.media_id = ?1 AND c.file_nr = files.nr LIMIT 1)), "
+		 " EXISTS (SELECT 1 FROM chunk c WHERE c.media_id = ?1 AND c.file_nr = files.nr) OR f.kind = 2 "
+		 "FROM files LEFT JOIN tape_file f ON f.media_id = ?1 AND f.file_nr = files.nr ORDER BY files.nr",
+		 &st, err);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, media_id);
+	sqlite3_stmt *snap = NULL;
+	if ((r = prep(db,
+		      "SELECT st.name, s.path, s.content_uuid FROM snapshot s JOIN store st ON st.id = s.store_id "
+		      "WHERE s.media_id = ?1 AND s.file_nr = ?2 ORDER BY s.id",
+		      &snap, err)) < 0)
+		goto out;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t nr = (uint64_t)sqlite3_column_int64(st, 0);
+		uint8_t cu[16] = { 0 };
+		if (sqlite3_column_bytes(st, 1) == 16)
+			memcpy(cu, sqlite3_column_blob(st, 1), 16);
+		if (sqlite3_column_int(st, 3)) {
+			const char *store = (const char *)sqlite3_column_text(st, 2);
+			if (!store) {
+				r = tp_err_set(err, -TP_EFORMAT, "catalog: chunk archive at file %llu has no datastore",
+					       (unsigned long long)nr);
+				goto out;
+			}
+			char sname[TP_CATALOG_STORE_MAX + 1];
+			snprintf(sname, sizeof(sname), "%s", store);
+			if ((r = export_chunk_archive(db, media_id, nr, cu, sname, out, err)) < 0)
+				goto out;
+		}
+		sqlite3_reset(snap);
+		sqlite3_bind_int64(snap, 1, media_id);
+		sqlite3_bind_int64(snap, 2, (int64_t)nr);
+		while ((rc = sqlite3_step(snap)) == SQLITE_ROW) {
+			uint8_t su[16] = { 0 };
+			if (sqlite3_column_bytes(snap, 2) == 16)
+				memcpy(su, sqlite3_column_blob(snap, 2), 16);
+			if ((r = tp_mclog_append_snapshot(out, nr, su, (const char *)sqlite3_column_text(snap, 0),
+							  (const char *)sqlite3_column_text(snap, 1), err)) < 0)
+				goto out;
+		}
+		if (rc != SQLITE_DONE) {
+			r = db_fail(db, err, "export snapshots");
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		r = db_fail(db, err, "export files");
+out:
+	sqlite3_finalize(snap);
+	sqlite3_finalize(st);
+	return r;
+}
+
+struct import_ctx {
+	tp_catalog_db *db;
+	const tp_catalog_media *m;
+	char store[TP_CATALOG_STORE_MAX + 1];
+};
+
+static int import_record(void *ctxp, const tp_mclog_record *rec, tp_err *err)
+{
+	struct import_ctx *c = ctxp;
+	tp_tape_file f;
+	int r;
+	switch (rec->type) {
+	case 'L':
+		if (rec->file == 1 && !c->m->has_set) {
+			char u[37];
+			uuid_text(rec->uuid, u);
+			return tp_err_set(err, -TP_EFORMAT, "catalog log names media set %s, but the tape is in no set", u);
+		}
+		return 0;
+	case 'A':
+	case 'S':
+		memset(&f, 0, sizeof(f));
+		memcpy(f.media, c->m->uuid, 16);
+		f.file_nr = rec->file;
+		f.kind = rec->type == 'A' ? TP_TAPE_FILE_CHUNK_ARCHIVE : TP_TAPE_FILE_SNAPSHOT_ARCHIVE;
+		f.first_block = -1;
+		f.nblocks = -1;
+		memcpy(f.content_uuid, rec->uuid, 16);
+		snprintf(f.store, sizeof(f.store), "%s", rec->store);
+		f.complete = 1;
+		if ((r = tp_catalog_add_tape_file(c->db, &f, err)) < 0)
+			return r;
+		if (rec->type == 'A') {
+			snprintf(c->store, sizeof(c->store), "%s", rec->store);
+			return 0;
+		}
+		return tp_catalog_add_snapshot(c->db, c->m->uuid, rec->file, rec->store, rec->snapshot, rec->uuid, NULL,
+					       err);
+	case 'C':
+		return tp_catalog_add_chunk(c->db, c->m->uuid, rec->archive_file, c->store, rec->digest, -1, -1, err);
+	default:
+		return 0;
+	}
+}
+
+int tp_catalog_import_log(tp_catalog_db *db, const uint8_t media[16], const void *data, size_t len, tp_err *err)
+{
+	tp_catalog_media m;
+	int r = tp_catalog_get_media(db, media, &m, err);
+	if (r < 0)
+		return r;
+	int own = sqlite3_get_autocommit(db->db);
+	if (own && (r = tp_catalog_begin(db, err)) < 0)
+		return r;
+	struct import_ctx c = { db, &m, "" };
+	tp_mclog_decoder d;
+	tp_mclog_decoder_init(&d, import_record, &c);
+	d.expect_media = media;
+	if (m.has_set) {
+		d.expect_set = m.media_set;
+		d.expect_seq_nr = m.seq_nr;
+	}
+	if ((r = tp_catalog_delete_media(db, media, 1, err)) == 0 && (r = tp_mclog_decoder_feed(&d, data, len, err)) == 0)
+		r = tp_mclog_decoder_finish(&d, err);
+	tp_mclog_decoder_free(&d);
+	if (r < 0) {
+		char u[37];
+		uuid_text(media, u);
+		tp_err_wrap(err, r, "import catalog of media %s", u);
+	}
 	if (own) {
 		if (r < 0)
 			tp_catalog_rollback(db, NULL);

@@ -169,4 +169,19 @@ int tp_catalog_count(tp_catalog_db *db, const uint8_t *set, tp_catalog_counts *o
  */
 int tp_catalog_delete_media(tp_catalog_db *db, const uint8_t media[16], int keep_media, tp_err *err);
 
+/*
+ * PBS on-disk media catalog (.log) of one tape: L records from the labels,
+ * then per file in file order A, C.., E (chunk archives, chunks in stream
+ * order) or S (snapshot archives).  Appends to out.
+ */
+int tp_catalog_export_log(tp_catalog_db *db, const uint8_t media[16], tp_buf *out, tp_err *err);
+/*
+ * Replaces a tape's rows with the content of a PBS .log (first_block,
+ * offsets and sizes unknown: -1).  The tape must be in the catalog and its
+ * L records must name it and its set/seq.  Runs in its own transaction
+ * unless one is open; inside the caller's transaction a failure leaves
+ * partial changes that the caller must roll back.
+ */
+int tp_catalog_import_log(tp_catalog_db *db, const uint8_t media[16], const void *data, size_t len, tp_err *err);
+
 #endif

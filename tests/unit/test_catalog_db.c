@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "base/fsutil.h"
+#include "format/media_catalog_log.h"
 #include "tape/catalog_db.h"
 
 typedef struct fixture {
@@ -478,6 +479,110 @@ static void test_bad_input(void **state)
 	free(junk);
 }
 
+static void test_log_export_import(void **state)
+{
+	fixture *f = *state;
+	tp_err e = { 0 };
+	tp_catalog_db *db = open_db(f);
+	ok(tp_catalog_begin(db, &e), &e);
+	add_sets(db);
+	uint8_t d[32];
+	/* tape B (seq 1): chunk archive at 3 (chunks added out of stream order), snapshot at 4,
+	 * chunk archive at 6, an incomplete snapshot archive at 7 (no snapshot row) */
+	add_file(db, TAPE_B, 3, TP_TAPE_FILE_CHUNK_ARCHIVE, 10, "store1");
+	static const unsigned order[] = { 2, 0, 1 };
+	for (int i = 0; i < 3; i++) {
+		digest_of(100 + order[i], d);
+		ok(tp_catalog_add_chunk(db, TAPE_B, 3, "store1", d, 48 + order[i] * 500, 500, &e), &e);
+	}
+	add_file(db, TAPE_B, 4, TP_TAPE_FILE_SNAPSHOT_ARCHIVE, 20, "store1");
+	uint8_t su[16] = { 0x5a };
+	ok(tp_catalog_add_snapshot(db, TAPE_B, 4, "store1", "vm/100/2024-01-01T00:00:00Z", su, NULL, &e), &e);
+	add_file(db, TAPE_B, 6, TP_TAPE_FILE_CHUNK_ARCHIVE, 30, "store2");
+	digest_of(200, d);
+	ok(tp_catalog_add_chunk(db, TAPE_B, 6, "store2", d, 48, 500, &e), &e);
+	add_file(db, TAPE_B, 7, TP_TAPE_FILE_SNAPSHOT_ARCHIVE, 40, "store1");
+	ok(tp_catalog_commit(db, &e), &e);
+
+	tp_buf got = TP_BUF_INIT, want = TP_BUF_INIT;
+	ok(tp_catalog_export_log(db, TAPE_B, &got, &e), &e);
+	uint8_t cu[16];
+	assert_int_equal(tp_mclog_append_magic(&want), 0);
+	assert_int_equal(tp_mclog_append_label(&want, 0, TAPE_B, 0), 0);
+	assert_int_equal(tp_mclog_append_label(&want, 1, SET1, 1), 0);
+	memcpy(cu, CUUID, 16);
+	cu[15] = 3;
+	ok(tp_mclog_append_archive_start(&want, 3, cu, "store1", &e), &e);
+	for (unsigned i = 0; i < 3; i++) {
+		digest_of(100 + i, d);
+		assert_int_equal(tp_mclog_append_chunk(&want, d), 0);
+	}
+	assert_int_equal(tp_mclog_append_archive_end(&want, 3, cu), 0);
+	ok(tp_mclog_append_snapshot(&want, 4, su, "store1", "vm/100/2024-01-01T00:00:00Z", &e), &e);
+	cu[15] = 6;
+	ok(tp_mclog_append_archive_start(&want, 6, cu, "store2", &e), &e);
+	digest_of(200, d);
+	assert_int_equal(tp_mclog_append_chunk(&want, d), 0);
+	assert_int_equal(tp_mclog_append_archive_end(&want, 6, cu), 0);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.data, want.data, want.len);
+	/* the S record of the worked example: 1 + 32 + 6 + 1 + 27 = 67 bytes */
+	assert_int_equal(want.len, 8 + 2 * 33 + (33 + 6 + 3 * 33 + 25) + 67 + (33 + 6 + 33 + 25));
+
+	/* import into a fresh database: same rows, offsets unknown, same export */
+	char *p2 = tp_path_join(f->dir, "other.db");
+	tp_catalog_db *db2 = NULL;
+	ok(tp_catalog_open(&db2, p2, &e), &e);
+	add_sets(db2);
+	ok(tp_catalog_import_log(db2, TAPE_B, got.data, got.len, &e), &e);
+	tp_chunk_loc loc[2];
+	digest_of(101, d);
+	assert_int_equal(tp_catalog_lookup_chunk(db2, SET1, "store1", d, loc, 2, &e), 1);
+	assert_int_equal(loc[0].file_nr, 3);
+	assert_int_equal(loc[0].offset, -1);
+	assert_int_equal(loc[0].file_first_block, -1);
+	tp_snapshot_loc s;
+	ok(tp_catalog_lookup_snapshot(db2, SET1, "store1", "vm/100/2024-01-01T00:00:00Z", &s, &e), &e);
+	assert_int_equal(s.file_nr, 4);
+	assert_memory_equal(s.content_uuid, su, 16);
+	assert_false(s.chunks_known);
+	tp_buf again = TP_BUF_INIT;
+	ok(tp_catalog_export_log(db2, TAPE_B, &again, &e), &e);
+	assert_int_equal(again.len, got.len);
+	assert_memory_equal(again.data, got.data, got.len);
+	/* importing twice replaces, never duplicates */
+	ok(tp_catalog_import_log(db2, TAPE_B, got.data, got.len, &e), &e);
+	tp_catalog_counts c;
+	ok(tp_catalog_count(db2, SET1, &c, &e), &e);
+	assert_int_equal(c.chunks, 4);
+	assert_int_equal(c.snapshots, 1);
+
+	/* a log of another tape, or of another set position, is refused and changes nothing */
+	assert_true(tp_catalog_import_log(db2, TAPE_A, got.data, got.len, &e) < 0);
+	assert_non_null(strstr(e.msg, "a0010000-"));
+	ok(tp_catalog_add_media(db2, TAPE_B, "TAPE-B", SET1, 2, 1100, &e), &e);
+	assert_true(tp_catalog_import_log(db2, TAPE_B, got.data, got.len, &e) < 0);
+	ok(tp_catalog_count(db2, SET1, &c, &e), &e);
+	assert_int_equal(c.chunks, 4);
+	/* truncated log */
+	ok(tp_catalog_add_media(db2, TAPE_B, "TAPE-B", SET1, 1, 1100, &e), &e);
+	assert_true(tp_catalog_import_log(db2, TAPE_B, got.data, got.len - 10, &e) < 0);
+	ok(tp_catalog_count(db2, SET1, &c, &e), &e);
+	assert_int_equal(c.chunks, 4);
+
+	/* a tape without a set exports only its L 0 */
+	tp_buf x = TP_BUF_INIT;
+	ok(tp_catalog_export_log(db2, TAPE_X, &x, &e), &e);
+	assert_int_equal(x.len, 8 + 33);
+	tp_buf_free(&x);
+	tp_buf_free(&again);
+	tp_catalog_close(db2);
+	free(p2);
+	tp_buf_free(&got);
+	tp_buf_free(&want);
+	tp_catalog_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +592,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stream_100k, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_media, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_export_import, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
