@@ -199,7 +199,11 @@ static int grow(void **arr, size_t *n, size_t elem, tp_err *err)
 	if (*n >= TP_PXAR_MAX_ATTR_ITEMS)
 		return tp_err_set(err, -TP_EFORMAT, "pxar: more than %d attribute items in one entry",
 				  TP_PXAR_MAX_ATTR_ITEMS);
-	void *p = realloc(*arr, (*n + 1) * elem);
+	/* capacity is implied by n (4, then powers of two): no quadratic copying */
+	size_t n0 = *n;
+	if (n0 < 4 ? n0 != 0 : (n0 & (n0 - 1)) != 0)
+		return 0;
+	void *p = realloc(*arr, (n0 < 4 ? 4 : 2 * n0) * elem);
 	if (!p)
 		return tp_err_set(err, -ENOMEM, "pxar: out of memory for attributes");
 	*arr = p;

@@ -635,6 +635,51 @@ static void test_decode_entry_v1(void **state)
 	tp_buf_free(&b);
 }
 
+/* Many repeatable attribute items: all kept, in order. */
+static void test_decode_many_attrs(void **state)
+{
+	(void)state;
+	tp_buf b = TP_BUF_INIT;
+	stat_item(&b, 040755);
+	for (int i = 0; i < 100; i++) {
+		char x[32];
+		int n = snprintf(x, sizeof(x), "user.n%d", i);
+		x[n] = 0;
+		x[n + 1] = (char)i;
+		item(&b, TP_PXAR_XATTR, x, (size_t)n + 2);
+	}
+	for (uint64_t i = 0; i < 9; i++) {
+		uint8_t a[16];
+		tp_put_le64(a, 1000 + i);
+		tp_put_le64(a + 8, i & 7);
+		item(&b, TP_PXAR_ACL_DEFAULT_USER, a, 16);
+	}
+	goodbye0(&b);
+	struct mem_src src = { b.data, b.len, 0, 0 };
+	tp_pxar_dec dec;
+	tp_err e = { 0 };
+	const tp_pxar_entry *en;
+	tp_pxar_dec_init(&dec, mem_read, &src, &e);
+	assert_int_equal(tp_pxar_dec_next(&dec, &en, &e), 1);
+	assert_int_equal(en->meta.n_xattrs, 100);
+	assert_string_equal(en->meta.xattrs[99].name, "user.n99");
+	assert_int_equal(en->meta.xattrs[99].value_len, 1);
+	assert_int_equal(en->meta.xattrs[99].value[0], 99);
+	assert_string_equal(en->meta.xattrs[4].name, "user.n4");
+	assert_int_equal(en->meta.n_acl_default_users, 9);
+	assert_int_equal(en->meta.acl_default_users[8].id, 1008);
+	tp_pxar_meta copy;
+	assert_int_equal(tp_pxar_meta_copy(&copy, &en->meta), 0);
+	assert_int_equal(copy.n_xattrs, 100);
+	assert_memory_equal(copy.xattrs[57].name, "user.n57", 9);
+	assert_int_equal(copy.acl_default_users[3].perms, 3);
+	tp_pxar_meta_free(&copy);
+	assert_int_equal(tp_pxar_dec_next(&dec, &en, &e), 1);
+	assert_int_equal(tp_pxar_dec_next(&dec, &en, &e), 0);
+	tp_pxar_dec_free(&dec);
+	tp_buf_free(&b);
+}
+
 /* ------------------------------------------------------ random access */
 
 static void test_lookup_golden(void **state)
@@ -801,6 +846,7 @@ int main(void)
 		cmocka_unit_test(test_decode_truncated),
 		cmocka_unit_test(test_decode_malformed),
 		cmocka_unit_test(test_decode_entry_v1),
+		cmocka_unit_test(test_decode_many_attrs),
 		cmocka_unit_test(test_lookup_golden),
 		cmocka_unit_test(test_roundtrip_wide),
 		cmocka_unit_test(test_flag_mapping),
