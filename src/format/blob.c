@@ -218,6 +218,8 @@ int tp_blob_decode(const void *blob, size_t len, const tp_crypt_config *cc, size
 	int r;
 	uint8_t *plain = NULL;
 	tp_buf_reset(out);
+	if (max_out > TP_BLOB_MAX_SIZE) /* also keeps max_out + 1 below from overflowing */
+		max_out = TP_BLOB_MAX_SIZE;
 	int kind = tp_blob_check(blob, len, what, err);
 	if (kind < 0)
 		return kind;

@@ -71,7 +71,8 @@ int tp_blob_load(const char *path, size_t max, tp_buf *out, tp_err *err);
  * Full decode: check, decrypt (cc required for encrypted kinds, -TP_EKEY
  * "encrypted, no key given" / "wrong key"), decompress (any valid zstd
  * frames, output bounded by max_out, e.g. TP_CHUNK_MAX_SIZE for chunks or
- * TP_BLOB_MAX_SIZE for blob files) into out (reset first).  With a non-NULL
+ * TP_BLOB_MAX_SIZE for blob files; larger values count as TP_BLOB_MAX_SIZE)
+ * into out (reset first).  With a non-NULL
  * expect_digest the plaintext digest is checked (-TP_EDIGEST): SHA-256 for
  * unencrypted kinds, SHA-256(plaintext || id_key) for encrypted ones.
  */

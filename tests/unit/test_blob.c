@@ -103,6 +103,9 @@ static void test_zstd_roundtrip(void **state)
 	tp_err e = { 0 };
 	assert_int_equal(tp_blob_decode(b.data, b.len, NULL, n - 1, NULL, "t", &d, &e), -TP_EFORMAT);
 	assert_non_null(strstr(e.msg, "exceeds the limit"));
+	/* a huge limit is capped at TP_BLOB_MAX_SIZE, not overflowed */
+	assert_int_equal(tp_blob_decode(b.data, b.len, NULL, SIZE_MAX, NULL, "t", &d, &e), 0);
+	assert_int_equal(d.len, n);
 	/* compress=0 stores it plain */
 	assert_int_equal(tp_blob_encode(z, n, NULL, 0, &b, NULL), 0);
 	assert_int_equal(tp_blob_kind_of(b.data, b.len, "t", NULL), TP_BLOB_PLAIN);
