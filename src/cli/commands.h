@@ -30,5 +30,8 @@ int cmd_key(int argc, char **argv, tp_err *err);
 int cmd_user(int argc, char **argv, tp_err *err);
 int cmd_acl(int argc, char **argv, tp_err *err);
 int cmd_task(int argc, char **argv, tp_err *err);
+int cmd_pool(int argc, char **argv, tp_err *err);
+int cmd_media(int argc, char **argv, tp_err *err);
+int cmd_media_set(int argc, char **argv, tp_err *err);
 
 #endif

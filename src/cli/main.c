@@ -20,6 +20,9 @@ static const tp_cmd_group groups[] = {
 	{ "snapshot", cmd_snapshot, "snapshot list --store S [--ns NS] | forget --store S SNAPSHOT" },
 	{ "user", cmd_user, "user create USERID [--password P] [--email E] | list | update USERID ... | remove USERID | generate-token USERID NAME | list-tokens USERID | delete-token USERID NAME | permissions AUTHID [--path P]" },
 	{ "acl", cmd_acl, "acl update PATH ROLE --auth-id AUTHID [--propagate 0|1] [--delete] | list [--path P] | roles" },
+	{ "pool", cmd_pool, "pool create NAME [--allocation continue|always|CALENDAR] [--retention keep|overwrite|SPAN] [--template T] [--encrypt FINGERPRINT] [--comment C] | list | config NAME | update NAME ... [--delete PROP] | remove NAME [--force]" },
+	{ "media", cmd_media, "media list [--pool P] | content [--pool P] [--media-set UUID] | destroy LABEL|UUID [--force]" },
+	{ "media-set", cmd_media_set, "media-set list [--pool P]" },
 	{ "task", cmd_task, "task list [--running] [--type T] [--limit N] [--since T] | log UPID | stop UPID | status UPID | selftest [--seconds N] [--warnings N] [--fail MSG]" },
 };
 

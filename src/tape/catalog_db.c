@@ -460,6 +460,29 @@ int tp_catalog_get_media(tp_catalog_db *db, const uint8_t uuid[16], tp_catalog_m
 	return r;
 }
 
+int tp_catalog_get_media_set(tp_catalog_db *db, const uint8_t uuid[16], char pool[65], int64_t *ctime,
+			     tp_err *err)
+{
+	sqlite3_stmt *st;
+	int r = prep(db, "SELECT pool, ctime FROM media_set WHERE uuid = ?1", &st, err);
+	if (r < 0)
+		return r;
+	sqlite3_bind_blob(st, 1, uuid, 16, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(pool, 65, "%s", (const char *)sqlite3_column_text(st, 0));
+		*ctime = sqlite3_column_int64(st, 1);
+	} else if (rc == SQLITE_DONE) {
+		char u[37];
+		uuid_text(uuid, u);
+		r = tp_err_set(err, -TP_ENOTFOUND, "catalog: media set %s is not in the catalog", u);
+	} else {
+		r = db_fail(db, err, "get media set");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 int tp_catalog_add_tape_file(tp_catalog_db *db, const tp_tape_file *f, tp_err *err)
 {
 	if ((unsigned)f->kind > TP_TAPE_FILE_CATALOG_ARCHIVE)

@@ -115,6 +115,10 @@ int tp_catalog_add_media(tp_catalog_db *db, const uint8_t uuid[16], const char *
 			 const uint8_t *media_set, uint64_t seq_nr, int64_t ctime, tp_err *err);
 int tp_catalog_get_media(tp_catalog_db *db, const uint8_t uuid[16], tp_catalog_media *out, tp_err *err);
 
+/* Pool and start time of a set; -TP_ENOTFOUND when absent.  pool holds 65 bytes. */
+int tp_catalog_get_media_set(tp_catalog_db *db, const uint8_t uuid[16], char pool[65], int64_t *ctime,
+			     tp_err *err);
+
 /* Inserts or replaces the row of (media, file_nr).  The media must exist. */
 int tp_catalog_add_tape_file(tp_catalog_db *db, const tp_tape_file *f, tp_err *err);
 

@@ -179,7 +179,13 @@ static void test_durability(void **state)
 	assert_int_equal(m.seq_nr, 1);
 	ok(tp_catalog_get_media(db, TAPE_X, &m, &e), &e);
 	assert_false(m.has_set);
+	char pool[65];
+	int64_t sct;
+	ok(tp_catalog_get_media_set(db, SET2, pool, &sct, &e), &e);
+	assert_string_equal(pool, "pool1");
+	assert_int_equal(sct, 2000);
 	uint8_t nope[16] = { 1 };
+	assert_int_equal(tp_catalog_get_media_set(db, nope, pool, &sct, &e), -TP_ENOTFOUND);
 	assert_int_equal(tp_catalog_get_media(db, nope, &m, &e), -TP_ENOTFOUND);
 	assert_non_null(strstr(e.msg, "01000000-0000-0000-0000-000000000000"));
 	tp_catalog_close(db);
