@@ -810,7 +810,8 @@ int tp_task_list(const tp_task_filter *f, tp_task_info **out, size_t *nout, tp_e
 		if (matches(f, &v[i]))
 			v[w++] = v[i];
 	n = w;
-	qsort(v, n, sizeof(*v), info_cmp);
+	if (n)
+		qsort(v, n, sizeof(*v), info_cmp);
 	if (f && f->limit && n > f->limit)
 		n = f->limit;
 	*out = v;

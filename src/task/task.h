@@ -86,7 +86,8 @@ int tp_task_aborted(tp_task *t);
  * -TP_EABORT) or the error (err_msg, or tp_strerror(rc) when NULL/empty);
  * writes the last log line ("TASK OK", "TASK WARNINGS: N", "TASK ERROR:
  * ..."), the status file, moves the UPID from the active list to the
- * archive, restores the stderr log sink and frees t.  Returns rc.
+ * archive, restores the stderr log sink and frees t.  Returns rc.  Join
+ * every worker thread that may still log or check abort before calling it.
  */
 int tp_task_finish(tp_task *t, int rc, const char *err_msg);
 
