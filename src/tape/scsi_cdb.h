@@ -17,8 +17,8 @@ enum tp_scsi_dir {
 /*
  * A built CDB: the bytes, their count (6, 10, 12 or 16), the transfer
  * direction and the number of data bytes the command moves (allocation or
- * parameter list length; for READ/WRITE(6) fixed mode the caller multiplies
- * by the block size), and a static command name for error messages.
+ * parameter list length; 0 for READ/WRITE(6) in fixed mode, where only the
+ * caller knows the block size), and a static command name for error messages.
  */
 typedef struct tp_cdb {
 	uint8_t b[16];
