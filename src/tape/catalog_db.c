@@ -31,8 +31,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_MEDIA_IDS] = "SELECT id, set_id FROM media WHERE uuid = ?1",
 	[ST_STORE_ID] = "SELECT id FROM store WHERE name = ?1",
 	[ST_STORE_INS] = "INSERT INTO store(name) VALUES (?1)",
-	[ST_CHUNK_INS] = "INSERT INTO chunk(set_id, store_id, digest, media_id, file_nr, offset, size) "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_CHUNK_INS] = ("INSERT INTO chunk(set_id, store_id, digest, media_id, file_nr, offset, size) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
 	[ST_CHUNK_HAS] = "SELECT 1 FROM chunk WHERE set_id = ?1 AND store_id = ?2 AND digest = ?3 LIMIT 1",
 	[ST_SNAPCHUNK_INS] = "INSERT OR IGNORE INTO snapshot_chunk(snapshot_id, digest) VALUES (?1, ?2)",
 };
