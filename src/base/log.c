@@ -40,8 +40,12 @@ void tp_log(enum tp_log_level lvl, const char *fmt, ...)
 	if (log_sink) {
 		log_sink(log_ctx, lvl, line);
 	} else if (!log_quiet || lvl <= TP_LOG_WARN) {
+		/* progress goes to stdout so that stderr carries only problems */
 		const char *p = lvl == TP_LOG_ERROR ? "error: " : lvl == TP_LOG_WARN ? "warning: " : "";
-		fprintf(stderr, "%s%s\n", p, line);
+		FILE *f = lvl <= TP_LOG_WARN ? stderr : stdout;
+		fprintf(f, "%s%s\n", p, line);
+		if (f == stdout)
+			fflush(stdout);
 	}
 	pthread_mutex_unlock(&log_mu);
 }

@@ -25,3 +25,13 @@ expect_fail() {
 
 # json_get FILE_OR_STRING EXPR: evaluates a python expression on the parsed JSON `j`.
 json_get() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+# expect_fail_last PATTERN CMD...: non-zero exit; warnings may precede it, but the
+# last stderr line is the error and must match PATTERN.
+expect_fail_last() {
+	local pat=$1; shift
+	local out rc=0
+	out=$("$@" 2>&1 >/dev/null) || rc=$?
+	[ $rc -ne 0 ] || fail "expected failure: $*"
+	printf '%s\n' "$out" | tail -n 1 | grep -Eq -- "$pat" || fail "last error line of '$*' does not match /$pat/: $out"
+}
