@@ -124,6 +124,16 @@ int tp_restore_archive(tp_datastore *ds, const tp_snapshot_ref *snap, const char
 			       ends_with(fname, ".fidx") ? "" : " and is not empty");
 		goto out;
 	}
+	{
+		char *parent = strdup(target), *slash = parent ? strrchr(parent, '/') : NULL;
+		if (slash && slash != parent) {
+			*slash = 0;
+			r = tp_mkdir_p(parent, 0755, err);
+		}
+		free(parent);
+		if (r < 0)
+			goto out;
+	}
 	tp_archive_reader ar;
 	if ((r = tp_archive_reader_open(&ar, &ds->cs, ipath, f->crypt_mode == TP_CRYPT_MODE_ENCRYPT ? cc : NULL, err)) < 0)
 		goto out;
