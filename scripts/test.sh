@@ -25,7 +25,7 @@ build() { # dir, options...
 run_units() { # build dir, label
 	local d=$1 label=$2
 	for t in "$d"/test_*; do
-		[ -x "$t" ] || continue
+		[ -f "$t" ] && [ -x "$t" ] || continue
 		local n; n=$(basename "$t")
 		[ -n "$pattern" ] && [[ "$n" != *$pattern* ]] && continue
 		if TAPIR_FIXTURES="$PWD/tests/fixtures" timeout 600 "$t" >"$logdir/$label-$n.log" 2>&1; then
@@ -61,7 +61,7 @@ if [ $quick = 0 ]; then
 		-Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link; then
 		secs=${FUZZ_SECONDS:-20}
 		for f in build-fuzz/fuzz_*; do
-			[ -x "$f" ] || continue
+			[ -f "$f" ] && [ -x "$f" ] || continue
 			n=$(basename "$f")
 			[ -n "$pattern" ] && [[ "$n" != *$pattern* ]] && continue
 			corpus=$(mktemp -d)
