@@ -52,7 +52,8 @@ if build build -Dwerror=true; then
 fi
 
 if [ $quick = 0 ]; then
-	if build build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false; then
+	# -Werror is enforced by the plain build; GCC 12 emits false positives under sanitizers
+	if build build-asan -Db_sanitize=address,undefined -Db_lundef=false; then
 		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 		run_units build-asan asan
 		unset ASAN_OPTIONS UBSAN_OPTIONS
