@@ -113,6 +113,7 @@ static void test_create_group_owner_lock_publish(void **state)
 	assert_true(tp_snapshot_exists(&ds, &g, &fin));
 	assert_true(fin);
 	/* publishing over an existing snapshot fails and keeps it */
+	free(staged);
 	assert_int_equal(tp_datastore_staging_dir(&ds, "test-2", &staged, &e), 0);
 	assert_int_equal(tp_snapshot_publish(&ds, staged, &g, &e), -TP_EEXISTS);
 	tp_lock_release(&l2);
