@@ -56,5 +56,7 @@ expect_fail "malformed snapshot path|invalid backup time" tapir restore --store 
 # a corrupt chunk: verify names it and the snapshots using it; restore fails cleanly
 chunk=$(find "$T/ds/.chunks" -type f -size +1000k | head -1)
 printf 'XXXX' | dd of="$chunk" bs=1 seek=100 conv=notrunc status=none
-expect_fail_last "chunk $(basename "$chunk") .*referenced by .*host/h1/2026-01-01T00:00:00Z" tapir verify --store store1
+expect_fail_last "chunk $(basename "$chunk") .*CRC mismatch.*referenced by host/h1/2026-01-0[12]T00:00:00Z" tapir verify --store store1
+# the corrupt chunk was set aside as .bad; verify now reports it missing
+[ -n "$(find "$T/ds/.chunks" -name "$(basename "$chunk").*.bad")" ] || fail "corrupt chunk not renamed to .bad"
 echo ok
