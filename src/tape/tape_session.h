@@ -1,0 +1,61 @@
+/* A drive in use by one task: its lock, its changer, labels, loading and labelling tapes. */
+#ifndef TAPIR_TAPE_TAPE_SESSION_H
+#define TAPIR_TAPE_TAPE_SESSION_H
+
+#include "base/err.h"
+#include "base/lock.h"
+#include "format/media_label.h"
+#include "tape/changer.h"
+#include "tape/drive.h"
+
+typedef struct tp_tape_session {
+	tp_drive *drive;
+	tp_changer *changer;        /* NULL: standalone drive (a virtual one loads by label itself) */
+	int drivenum;               /* the drive's number in its changer */
+	char name[TP_DRIVE_NAME_MAX + 1];
+	char changer_name[TP_DRIVE_NAME_MAX + 1];
+	tp_lock lock;               /* run/drive-lock/<name>, holding the owner text */
+} tp_tape_session;
+
+/*
+ * Locks drive `name` (timeout_ms, <0 = 10 s; a contender's error names
+ * owner, e.g. the task UPID), opens it and its changer from tape.json.
+ */
+int tp_tape_session_open(tp_tape_session *s, const char *name, const char *owner, int timeout_ms, tp_err *err);
+void tp_tape_session_close(tp_tape_session *s);
+
+/*
+ * Rewinds and reads the media label (file 0) and media-set label (file 1).
+ * Returns 0 (has_set tells whether file 1 holds a set label), or
+ * TP_LABEL_NONE for a blank tape.  msl may be NULL.  The set label's
+ * key_config is owned by msl (tp_media_set_label_clear).
+ */
+int tp_tape_read_labels(tp_tape_session *s, tp_media_label *ml, tp_media_set_label *msl, int *has_set, tp_err *err);
+
+/*
+ * Makes the cartridge `label` ready in the drive: with a changer it is moved
+ * there (unloading another first); a virtual drive loads it by label; a
+ * standalone drive must already hold it, else -TP_EWRONGMEDIA "please
+ * insert tape LABEL into drive D".  The labels are then read and must match
+ * label_text (and uuid when non-NULL).
+ */
+int tp_tape_load(tp_tape_session *s, const char *label, const uint8_t *uuid, tp_media_label *ml,
+		 tp_media_set_label *msl, int *has_set, tp_err *err);
+
+/* Unloads the drive (to its slot with a changer). */
+int tp_tape_unload(tp_tape_session *s, tp_err *err);
+
+/* Exports a tape to an import/export slot (changer) or ejects it (standalone). */
+int tp_tape_export(tp_tape_session *s, const char *label, tp_err *err);
+
+/*
+ * Writes a media label on the loaded tape: refuses (-TP_EEXISTS naming the
+ * label found) when the tape holds data, unless force.  Encryption is
+ * switched off first; labels are always written in clear.
+ */
+int tp_tape_write_media_label(tp_tape_session *s, const tp_media_label *ml, int force, tp_err *err);
+
+/* Positions after file 0, switches encryption off and writes the set label as file 1 (discarding the rest). */
+int tp_tape_write_set_label(tp_tape_session *s, const tp_media_set_label *msl, tp_err *err);
+
+#endif
