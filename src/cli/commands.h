@@ -24,6 +24,7 @@ int cmd_snapshot(int argc, char **argv, tp_err *err);
 int cmd_prune(int argc, char **argv, tp_err *err);
 int cmd_backup(int argc, char **argv, tp_err *err);
 int cmd_restore(int argc, char **argv, tp_err *err);
+int cmd_tape(int argc, char **argv, tp_err *err);
 int cmd_verify(int argc, char **argv, tp_err *err);
 int cmd_catalog(int argc, char **argv, tp_err *err);
 int cmd_key(int argc, char **argv, tp_err *err);

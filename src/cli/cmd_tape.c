@@ -1,0 +1,25 @@
+/* `tapir tape ...`: dispatches the tape subcommands to their handlers. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+static const tp_cmd_group tape_cmds[] = {
+	/* one line per subcommand; handlers live in cmd_tape_*.c */
+	{ NULL, NULL, NULL },
+};
+
+int cmd_tape(int argc, char **argv, tp_err *err)
+{
+	if (argc < 1)
+		return tp_err_set(err, -EINVAL, "usage: tapir tape SUBCOMMAND ... (try 'tapir tape help')");
+	for (const tp_cmd_group *c = tape_cmds; c->name; c++)
+		if (!strcmp(argv[0], c->name))
+			return c->fn(argc - 1, argv + 1, err);
+	if (!strcmp(argv[0], "help")) {
+		for (const tp_cmd_group *c = tape_cmds; c->name; c++)
+			printf("  tape %s\n", c->help);
+		return 0;
+	}
+	return tp_err_set(err, -EINVAL, "unknown subcommand 'tape %s' (try 'tapir tape help')", argv[0]);
+}
