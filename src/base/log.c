@@ -11,6 +11,14 @@ static tp_log_sink log_sink;
 static void *log_ctx;
 static int log_max = -1;
 static int log_quiet;
+static __thread tp_log_sink thr_sink;
+static __thread void *thr_ctx;
+
+void tp_log_set_thread_sink(tp_log_sink sink, void *ctx)
+{
+	thr_sink = sink;
+	thr_ctx = ctx;
+}
 
 void tp_log_set_sink(tp_log_sink sink, void *ctx)
 {
@@ -36,6 +44,10 @@ void tp_log(enum tp_log_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (thr_sink) {
+		thr_sink(thr_ctx, lvl, line);
+		return;
+	}
 	pthread_mutex_lock(&log_mu);
 	if (log_sink) {
 		log_sink(log_ctx, lvl, line);

@@ -14,6 +14,11 @@ void tp_log(enum tp_log_level lvl, const char *fmt, ...) __attribute__((format(p
 
 /* Replaces the sink (NULL restores stderr); returns nothing, thread-safe. */
 void tp_log_set_sink(tp_log_sink sink, void *ctx);
+/*
+ * A sink for the calling thread only, taking precedence over the process
+ * sink (NULL removes it): concurrent worker tasks in one server process.
+ */
+void tp_log_set_thread_sink(tp_log_sink sink, void *ctx);
 /* Messages above this level are dropped (default INFO; TAPIR_DEBUG=1 -> DEBUG). */
 void tp_log_set_level(enum tp_log_level max);
 /* When quiet, the default stderr sink prints only warnings and errors. */

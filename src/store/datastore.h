@@ -14,7 +14,10 @@
 #define TP_BACKUP_ID_MAX 128
 #define TP_NS_MAX_DEPTH 7
 #define TP_NS_MAX_LEN 256
-#define TP_AUTHID_MAX 128
+/* Token-replacement identical to access/user.h, so both headers can be included together. */
+#define TP_USERID_MAX 64
+#define TP_TOKENNAME_MAX 64
+#define TP_AUTHID_MAX (TP_USERID_MAX + 1 + TP_TOKENNAME_MAX)
 /* Longest relative snapshot path: ns/x/... + type/id/time. */
 #define TP_SNAPSHOT_PATH_MAX (2 * TP_NS_MAX_LEN + TP_BACKUP_ID_MAX + 40)
 

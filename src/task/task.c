@@ -34,6 +34,8 @@ struct tp_task {
 };
 
 static tp_task *cur_task;
+/* Per-thread current task (server workers), taking precedence over cur_task. */
+static __thread tp_task *thr_task;
 static pthread_mutex_t id_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t next_task_id;
 
@@ -447,7 +449,13 @@ unsigned tp_task_warnings(const tp_task *t)
 
 void tp_task_set_echo(tp_task *t, int echo) { t->echo = echo; }
 const char *tp_task_upid(const tp_task *t) { return t->upid; }
-tp_task *tp_task_current(void) { return __atomic_load_n(&cur_task, __ATOMIC_ACQUIRE); }
+tp_task *tp_task_current(void) { return thr_task ? thr_task : __atomic_load_n(&cur_task, __ATOMIC_ACQUIRE); }
+
+void tp_task_attach_thread(tp_task *t)
+{
+	thr_task = t;
+	tp_log_set_thread_sink(t ? task_sink : NULL, t);
+}
 
 static void task_free(tp_task *t)
 {
@@ -469,8 +477,8 @@ static void local_node(char *out, size_t len)
 	snprintf(out, len, "%s", node_valid(host) ? host : "localhost");
 }
 
-int tp_task_start(const char *worker_type, const char *worker_id, const char *authid, tp_task **out,
-		  tp_err *err)
+static int task_start(const char *worker_type, const char *worker_id, const char *authid, int per_thread,
+		      tp_task **out, tp_err *err)
 {
 	tp_lock l = TP_LOCK_INIT;
 	char *active = NULL;
@@ -532,8 +540,12 @@ int tp_task_start(const char *worker_type, const char *worker_id, const char *au
 	tp_lock_release(&l);
 	if (r < 0)
 		goto out;
-	__atomic_store_n(&cur_task, t, __ATOMIC_RELEASE);
-	tp_log_set_sink(task_sink, t);
+	if (per_thread) {
+		tp_task_attach_thread(t);
+	} else {
+		__atomic_store_n(&cur_task, t, __ATOMIC_RELEASE);
+		tp_log_set_sink(task_sink, t);
+	}
 	*out = t;
 out:
 	free(active);
@@ -545,6 +557,18 @@ out:
 		task_free(t);
 	}
 	return r;
+}
+
+int tp_task_start(const char *worker_type, const char *worker_id, const char *authid, tp_task **out,
+		  tp_err *err)
+{
+	return task_start(worker_type, worker_id, authid, 0, out, err);
+}
+
+int tp_task_start_thread(const char *worker_type, const char *worker_id, const char *authid, tp_task **out,
+			 tp_err *err)
+{
+	return task_start(worker_type, worker_id, authid, 1, out, err);
 }
 
 int tp_task_aborted(tp_task *t)
@@ -614,7 +638,9 @@ int tp_task_finish(tp_task *t, int rc, const char *err_msg)
 		tp_task_log(t, "TASK ERROR: %s", status);
 	else
 		tp_task_log(t, "TASK %s", status);
-	if (tp_task_current() == t) {
+	if (thr_task == t) {
+		tp_task_attach_thread(NULL);
+	} else if (__atomic_load_n(&cur_task, __ATOMIC_ACQUIRE) == t) {
 		tp_log_set_sink(NULL, NULL);
 		__atomic_store_n(&cur_task, NULL, __ATOMIC_RELEASE);
 	}

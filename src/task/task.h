@@ -60,6 +60,15 @@ typedef struct tp_task tp_task;
  */
 int tp_task_start(const char *worker_type, const char *worker_id, const char *authid, tp_task **out,
 		  tp_err *err);
+/*
+ * The same for a process running several tasks at once (the server): the
+ * task is current, and receives tp_log(), only in the calling thread; call
+ * tp_task_finish from that thread too.
+ */
+int tp_task_start_thread(const char *worker_type, const char *worker_id, const char *authid, tp_task **out,
+			 tp_err *err);
+/* Makes t the current task of the calling thread (NULL: none), e.g. in a worker's helper thread. */
+void tp_task_attach_thread(tp_task *t);
 const char *tp_task_upid(const tp_task *t);
 tp_task *tp_task_current(void);
 /* Appends a timestamped line (each line of a multi-line message) to the task log. */
