@@ -26,14 +26,14 @@ char *tp_chunk_archive_header_json(const char *store)
 	return s;
 }
 
-int tp_chunk_archive_header_parse(const json_t *j, char store[TP_STORE_NAME_MAX + 1], tp_err *err)
+int tp_chunk_archive_header_parse(const json_t *j, char store[TP_ARCHIVE_STORE_MAX + 1], tp_err *err)
 {
 	json_t *v = json_object_get(j, "store");
 	if (!json_is_string(v))
 		return tp_err_set(err, -TP_EFORMAT, "chunk archive header: missing or non-string \"store\"");
 	size_t n = json_string_length(v);
 	const char *s = json_string_value(v);
-	if (n == 0 || n > TP_STORE_NAME_MAX || strlen(s) != n || strchr(s, '/'))
+	if (n == 0 || n > TP_ARCHIVE_STORE_MAX || strlen(s) != n || strchr(s, '/'))
 		return tp_err_set(err, -TP_EFORMAT, "chunk archive header: bad store name (%zu bytes)", n);
 	memcpy(store, s, n + 1);
 	return 0;
@@ -76,7 +76,7 @@ int tp_chunk_archive_writer_open(tp_chunk_archive_writer *w, const tp_tape_io *i
 	memset(w, 0, sizeof(*w));
 	w->max_size = TP_CHUNK_ARCHIVE_MAX_SIZE;
 	size_t sl = strlen(store);
-	if (sl == 0 || sl > TP_STORE_NAME_MAX)
+	if (sl == 0 || sl > TP_ARCHIVE_STORE_MAX)
 		return tp_err_set(err, -EINVAL, "chunk archive: bad store name length %zu", sl);
 	if (uuid)
 		memcpy(w->uuid, uuid, 16);

@@ -16,7 +16,7 @@
 /* Largest blob accepted in an entry: PBS MAX_BLOB_SIZE (128 MiB) plus the encrypted blob header. */
 #define TP_CHUNK_ARCHIVE_MAX_BLOB (128u * 1024 * 1024 + 44u)
 /* Datastore names in the header (the .log stores them with a u8 length). */
-#define TP_STORE_NAME_MAX 255
+#define TP_ARCHIVE_STORE_MAX 255
 
 /* Packs / unpacks an entry header (magic, digest, u64 LE size). */
 void tp_chunk_entry_header_encode(uint8_t out[TP_CHUNK_ENTRY_HEADER_SIZE], const uint8_t digest[32],
@@ -24,7 +24,7 @@ void tp_chunk_entry_header_encode(uint8_t out[TP_CHUNK_ENTRY_HEADER_SIZE], const
 /* The header-data JSON (declaration order): {"store": name}.  Caller frees. */
 char *tp_chunk_archive_header_json(const char *store);
 /* Extracts the store name (1..255 bytes) from parsed header-data. */
-int tp_chunk_archive_header_parse(const json_t *j, char store[TP_STORE_NAME_MAX + 1], tp_err *err);
+int tp_chunk_archive_header_parse(const json_t *j, char store[TP_ARCHIVE_STORE_MAX + 1], tp_err *err);
 
 /*
  * Checks the blob layout of a chunk file: known blob magic, minimum size

@@ -188,7 +188,7 @@ static long parse_one(tp_mclog_decoder *d, const uint8_t *p, size_t avail, uint6
 	if (d->labels == 0 && p[0] != 'L')
 		return BAD("media catalog: record '%c' at offset %llu before the media label record", p[0],
 			   (unsigned long long)pos);
-	char store[256], snap[TP_SNAPSHOT_PATH_MAX + 1];
+	char store[256], snap[TP_ARCHIVE_PATH_MAX + 1];
 	if (sl || p[0] == 'A' || p[0] == 'S') {
 		if (sl == 0 || !utf8_ok(p + 33, sl))
 			return BAD("media catalog: bad store name in record '%c' at offset %llu", p[0],

@@ -36,7 +36,7 @@ int tp_snapshot_path_check(const char *s, size_t len, int *has_ns, tp_err *err)
 	const char *comp[3 + 2 * 8];
 	size_t clen[3 + 2 * 8];
 	size_t k = 0, start = 0;
-	if (len == 0 || len > TP_SNAPSHOT_PATH_MAX || memchr(s, 0, len))
+	if (len == 0 || len > TP_ARCHIVE_PATH_MAX || memchr(s, 0, len))
 		return tp_err_set(err, -TP_EFORMAT, "snapshot path: empty, too long or with NUL (%zu bytes)", len);
 	for (size_t i = 0; i <= len; i++) {
 		if (i < len && s[i] != '/')
@@ -81,8 +81,8 @@ char *tp_snapshot_archive_header_json(const char *store, const char *snapshot)
 	return s;
 }
 
-int tp_snapshot_archive_header_parse(const json_t *j, char store[TP_STORE_NAME_MAX + 1],
-				     char snapshot[TP_SNAPSHOT_PATH_MAX + 1], tp_err *err)
+int tp_snapshot_archive_header_parse(const json_t *j, char store[TP_ARCHIVE_STORE_MAX + 1],
+				     char snapshot[TP_ARCHIVE_PATH_MAX + 1], tp_err *err)
 {
 	json_t *v = json_object_get(j, "snapshot");
 	if (!json_is_string(v))
@@ -182,7 +182,7 @@ int tp_snapshot_archive_write(const tp_tape_io *io, const char *store, const cha
 {
 	int has_ns = 0, r;
 	size_t sl = strlen(store);
-	if (sl == 0 || sl > TP_STORE_NAME_MAX || strchr(store, '/'))
+	if (sl == 0 || sl > TP_ARCHIVE_STORE_MAX || strchr(store, '/'))
 		return tp_err_set(err, -EINVAL, "snapshot archive: bad store name \"%.64s\"", store);
 	r = tp_snapshot_path_check(snapshot, strlen(snapshot), &has_ns, err);
 	if (r < 0)

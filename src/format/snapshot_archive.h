@@ -12,7 +12,7 @@
 #include "format/tape_block.h"
 
 #define TP_SNAPSHOT_NAME_MAX 255      /* file names inside the archive */
-#define TP_SNAPSHOT_PATH_MAX 1024     /* "[ns/a/ns/b/]type/id/time" */
+#define TP_ARCHIVE_PATH_MAX 1024     /* "[ns/a/ns/b/]type/id/time" */
 #define TP_SNAPSHOT_MAX_FILES 65536   /* files per archive accepted by the decoder */
 
 /*
@@ -26,8 +26,8 @@ int tp_snapshot_path_check(const char *s, size_t len, int *has_ns, tp_err *err);
 /* Header-data JSON in declaration order {"snapshot", "store"} (caller frees). */
 char *tp_snapshot_archive_header_json(const char *store, const char *snapshot);
 /* Extracts and checks store (1..255) and snapshot path from parsed header-data. */
-int tp_snapshot_archive_header_parse(const json_t *j, char store[TP_STORE_NAME_MAX + 1],
-				     char snapshot[TP_SNAPSHOT_PATH_MAX + 1], tp_err *err);
+int tp_snapshot_archive_header_parse(const json_t *j, char store[TP_ARCHIVE_STORE_MAX + 1],
+				     char snapshot[TP_ARCHIVE_PATH_MAX + 1], tp_err *err);
 
 /* One file of the archive: a name and the stat of the real (regular) file. */
 typedef struct tp_snapshot_file {

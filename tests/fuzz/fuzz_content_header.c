@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	json_t *j = NULL;
 	if (tp_content_header_read_json(&r, &h, TP_LABEL_JSON_MAX, &j, &e) == 0) {
-		char store[TP_STORE_NAME_MAX + 1], snap[TP_SNAPSHOT_PATH_MAX + 1];
+		char store[TP_ARCHIVE_STORE_MAX + 1], snap[TP_ARCHIVE_PATH_MAX + 1];
 		if (tp_snapshot_archive_header_parse(j, store, snap, &e) == 0 || (data[0] & 2)) {
 			uint8_t x = 0;
 			tp_snapshot_decode_ops ops = { NULL, on_data, NULL };

@@ -187,7 +187,7 @@ static int open_snap(tp_mem_tape *t, uint64_t file, tp_block_reader *r)
 	tp_err e = { 0 };
 	tp_content_header h;
 	json_t *j;
-	char store[256], snap[TP_SNAPSHOT_PATH_MAX + 1];
+	char store[256], snap[TP_ARCHIVE_PATH_MAX + 1];
 	assert_int_equal(tp_mem_tape_seek_file(t, file), 0);
 	assert_int_equal(tp_block_reader_open(r, &t->io, 0, &e), 0);
 	assert_int_equal(tp_content_header_read_json(r, &h, TP_ARCHIVE_JSON_MAX, &j, &e), 0);
