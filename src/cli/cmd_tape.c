@@ -6,6 +6,7 @@
 
 static const tp_cmd_group tape_cmds[] = {
 	/* one line per subcommand; handlers live in cmd_tape_*.c */
+	{ "backup", cmd_tape_backup, "backup STORE POOL --drive D [--ns NS] [--max-depth N] [--latest-only] [--force-media-set] [--eject-media] [--export-media-set]" },
 	{ NULL, NULL, NULL },
 };
 

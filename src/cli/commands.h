@@ -25,6 +25,7 @@ int cmd_prune(int argc, char **argv, tp_err *err);
 int cmd_backup(int argc, char **argv, tp_err *err);
 int cmd_restore(int argc, char **argv, tp_err *err);
 int cmd_tape(int argc, char **argv, tp_err *err);
+int cmd_tape_backup(int argc, char **argv, tp_err *err);
 int cmd_verify(int argc, char **argv, tp_err *err);
 int cmd_catalog(int argc, char **argv, tp_err *err);
 int cmd_key(int argc, char **argv, tp_err *err);
@@ -34,5 +35,8 @@ int cmd_task(int argc, char **argv, tp_err *err);
 int cmd_pool(int argc, char **argv, tp_err *err);
 int cmd_media(int argc, char **argv, tp_err *err);
 int cmd_media_set(int argc, char **argv, tp_err *err);
+int cmd_server(int argc, char **argv, tp_err *err);
+/* `tapir tape backup-job ...`: argv[0] = create|list|show|update|remove|run (dispatched by cmd_tape). */
+int cmd_tape_backup_job(int argc, char **argv, tp_err *err);
 
 #endif
