@@ -1,0 +1,788 @@
+/* Restore planning (see restore_plan.h). */
+#include "tape/restore_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access/acl.h"
+#include "base/hex.h"
+#include "format/media_label.h"
+#include "format/tape_block.h"
+#include "format/tape_io.h"
+#include "tape/inventory.h"
+
+/* ---- maps ---- */
+
+int tp_store_map_parse(const char *s, tp_store_map *m, tp_err *err)
+{
+	memset(m, 0, sizeof(*m));
+	char buf[4096];
+	if (!*s || strlen(s) >= sizeof(buf))
+		return tp_err_set(err, -EINVAL, "invalid datastore map '%s'", s);
+	strcpy(buf, s);
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(t, '=');
+		const char *dst = eq ? eq + 1 : t;
+		int r = tp_valid_store_name(dst, err);
+		if (r < 0)
+			return tp_err_wrap(err, r, "datastore map '%s'", s);
+		if (!eq) {
+			if (m->def[0])
+				return tp_err_set(err, -EINVAL, "datastore map '%s': more than one default target", s);
+			snprintf(m->def, sizeof(m->def), "%s", dst);
+			continue;
+		}
+		*eq = 0;
+		if (!*t || strlen(t) > 255 || strchr(t, ':') || strchr(t, '/'))
+			return tp_err_set(err, -EINVAL, "datastore map '%s': bad source store '%s'", s, t);
+		if (m->n >= TP_RESTORE_MAX_MAP)
+			return tp_err_set(err, -E2BIG, "datastore map '%s': too many entries", s);
+		for (int i = 0; i < m->n; i++)
+			if (!strcmp(m->src[i], t))
+				return tp_err_set(err, -EINVAL, "datastore map '%s': source '%s' mapped twice", s, t);
+		snprintf(m->src[m->n], sizeof(m->src[0]), "%s", t);
+		snprintf(m->dst[m->n], sizeof(m->dst[0]), "%s", dst);
+		m->n++;
+	}
+	return 0;
+}
+
+const char *tp_store_map_target(const tp_store_map *m, const char *src)
+{
+	for (int i = 0; i < m->n; i++)
+		if (!strcmp(m->src[i], src))
+			return m->dst[i];
+	return m->def[0] ? m->def : NULL;
+}
+
+int tp_ns_map_parse(const char *s, tp_ns_map *m, tp_err *err)
+{
+	memset(m, 0, sizeof(*m));
+	m->max_depth = -1;
+	char buf[1024];
+	if (strlen(s) >= sizeof(buf))
+		return tp_err_set(err, -EINVAL, "--namespaces: value too long");
+	strcpy(buf, s);
+	char *save = NULL;
+	int r;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(t, '=');
+		if (!eq)
+			return tp_err_set(err, -EINVAL, "--namespaces '%s': expected key=value, got '%s'", s, t);
+		*eq = 0;
+		const char *v = eq + 1;
+		if (!strcmp(t, "store")) {
+			if (!*v || strlen(v) > 255)
+				return tp_err_set(err, -EINVAL, "--namespaces '%s': bad store", s);
+			snprintf(m->store, sizeof(m->store), "%s", v);
+		} else if (!strcmp(t, "source") || !strcmp(t, "target")) {
+			if ((r = tp_valid_ns(v, err)) < 0)
+				return tp_err_wrap(err, r, "--namespaces '%s'", s);
+			if (!strcmp(t, "source"))
+				snprintf(m->source, sizeof(m->source), "%s", v);
+			else {
+				snprintf(m->target, sizeof(m->target), "%s", v);
+				m->has_target = 1;
+			}
+		} else if (!strcmp(t, "max-depth")) {
+			char *end;
+			long d = strtol(v, &end, 10);
+			if (*end || d < 0 || d > TP_NS_MAX_DEPTH)
+				return tp_err_set(err, -EINVAL, "--namespaces '%s': max-depth must be 0..%d", s, TP_NS_MAX_DEPTH);
+			m->max_depth = (int)d;
+		} else {
+			return tp_err_set(err, -EINVAL, "--namespaces '%s': unknown key '%s'", s, t);
+		}
+	}
+	if (!m->store[0])
+		return tp_err_set(err, -EINVAL, "--namespaces '%s': store= is required", s);
+	return 0;
+}
+
+/* ns below (or equal to) prefix: returns the remainder depth, or -1. */
+static int ns_below(const char *ns, const char *prefix, const char **rest)
+{
+	size_t n = strlen(prefix);
+	if (n == 0) {
+		*rest = ns;
+		return tp_ns_depth(ns);
+	}
+	if (strncmp(ns, prefix, n) || (ns[n] && ns[n] != '/'))
+		return -1;
+	*rest = ns[n] ? ns + n + 1 : "";
+	return tp_ns_depth(*rest);
+}
+
+/* ---- plan building ---- */
+
+struct need {
+	uint8_t digest[32];
+	char store[256];
+	tp_chunk_loc loc;
+	int live;          /* 0 when dropped (its snapshot failed before use) */
+};
+
+struct builder {
+	tp_catalog_db *db;
+	const tp_restore_request *req;
+	tp_restore_plan *plan;
+	size_t cap_snaps;
+	struct need *needs;
+	size_t nneeds, cap_needs;
+	tp_datastore ds[TP_RESTORE_MAX_TARGETS];
+	int ds_open[TP_RESTORE_MAX_TARGETS];
+	/* per snapshot being processed */
+	tp_restore_snap *cur;
+	uint64_t missing, present;
+	int failed_alloc;
+};
+
+static tp_restore_snap *add_snap(struct builder *B)
+{
+	tp_restore_plan *P = B->plan;
+	if (P->nsnaps == B->cap_snaps) {
+		size_t nc = B->cap_snaps ? B->cap_snaps * 2 : 16;
+		tp_restore_snap *ns = realloc(P->snaps, nc * sizeof(*ns));
+		if (!ns)
+			return NULL;
+		P->snaps = ns;
+		B->cap_snaps = nc;
+	}
+	tp_restore_snap *s = &P->snaps[P->nsnaps++];
+	memset(s, 0, sizeof(*s));
+	s->target = -1;
+	return s;
+}
+
+static void snap_fail(tp_restore_snap *s, enum tp_restore_state st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void snap_fail(tp_restore_snap *s, enum tp_restore_state st, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
+	va_end(ap);
+	s->state = st;
+}
+
+struct list_ctx {
+	struct builder *B;
+	const tp_ns_map *map; /* NULL: whole set */
+};
+
+static int on_listed(void *ctx, const tp_snapshot_loc *loc)
+{
+	struct list_ctx *L = ctx;
+	tp_restore_snap *s = add_snap(L->B);
+	if (!s)
+		return -ENOMEM;
+	s->loc = *loc;
+	snprintf(s->store, sizeof(s->store), "%s", loc->store);
+	snprintf(s->path, sizeof(s->path), "%s", loc->path);
+	snprintf(s->spec, sizeof(s->spec), "%s:%s", loc->store, loc->path);
+	if (tp_snapshot_ref_parse(loc->path, &s->src, NULL) < 0) {
+		snap_fail(s, TP_RS_FAILED, "invalid snapshot path in the catalog");
+		return 0;
+	}
+	s->dst = s->src;
+	if (L->map) {
+		const char *rest;
+		int depth = ns_below(s->src.ns, L->map->source, &rest);
+		if (depth < 0 || (L->map->max_depth >= 0 && depth > L->map->max_depth)) {
+			L->B->plan->nsnaps--; /* outside this mapping */
+			return 0;
+		}
+		if (L->map->has_target) {
+			char t[TP_NS_MAX_LEN + 2];
+			int n = snprintf(t, sizeof(t), "%s%s%s", L->map->target, *L->map->target && *rest ? "/" : "", rest);
+			if (n >= (int)sizeof(t) || tp_valid_ns(t, NULL) < 0) {
+				snap_fail(s, TP_RS_FAILED, "mapped namespace too long or too deep");
+				return 0;
+			}
+			snprintf(s->dst.ns, sizeof(s->dst.ns), "%s", t);
+		}
+	}
+	return 0;
+}
+
+static int target_index(struct builder *B, const char *name, tp_err *err)
+{
+	tp_restore_plan *P = B->plan;
+	for (int i = 0; i < P->ntargets; i++)
+		if (!strcmp(P->targets[i], name))
+			return i;
+	if (P->ntargets >= TP_RESTORE_MAX_TARGETS)
+		return tp_err_set(err, -E2BIG, "too many target datastores");
+	int i = P->ntargets;
+	int r = tp_datastore_open(&B->ds[i], name, err);
+	if (r < 0)
+		return r;
+	B->ds_open[i] = 1;
+	snprintf(P->targets[i], sizeof(P->targets[i]), "%s", name);
+	P->ntargets++;
+	return i;
+}
+
+static int on_digest(void *ctx, const uint8_t d[32])
+{
+	struct builder *B = ctx;
+	tp_restore_snap *s = B->cur;
+	s->nchunks++;
+	tp_chunk_store *cs = &B->ds[s->target].cs;
+	uint64_t *v = tp_digest_set_ref(&B->plan->needed, d);
+	uint64_t bit = 1ULL << s->target;
+	if (v) { /* already planned for some target */
+		if (!(*v & bit)) {
+			if (tp_chunk_store_exists(cs, d))
+				B->present++;
+			else
+				*v |= bit;
+		}
+		return 0;
+	}
+	if (tp_chunk_store_exists(cs, d)) {
+		B->present++;
+		return 0;
+	}
+	tp_chunk_loc loc[4];
+	int n = tp_catalog_lookup_chunk(B->db, B->req->set, s->store, d, loc, 4, NULL);
+	if (n <= 0) {
+		B->missing++;
+		return 0;
+	}
+	if (B->nneeds == B->cap_needs) {
+		size_t nc = B->cap_needs ? B->cap_needs * 2 : 1024;
+		struct need *nn = realloc(B->needs, nc * sizeof(*nn));
+		if (!nn)
+			return -ENOMEM;
+		B->needs = nn;
+		B->cap_needs = nc;
+	}
+	struct need *x = &B->needs[B->nneeds];
+	memcpy(x->digest, d, 32);
+	snprintf(x->store, sizeof(x->store), "%s", s->store);
+	x->loc = loc[0];
+	for (int i = 1; i < n && i < 4; i++) /* prefer a copy with a known position */
+		if (x->loc.offset < 0 && loc[i].offset >= 0)
+			x->loc = loc[i];
+	x->live = 1;
+	if (tp_digest_set_add(&B->plan->needed, d, ((uint64_t)(B->nneeds + 1) << 32) | bit) < 0)
+		return -ENOMEM;
+	B->nneeds++;
+	return 0;
+}
+
+static int check_snapshot(struct builder *B, tp_restore_snap *s, tp_err *err)
+{
+	const tp_restore_request *req = B->req;
+	const char *tgt = tp_store_map_target(req->map, s->store);
+	if (!tgt) {
+		snap_fail(s, TP_RS_SKIPPED, "no target datastore mapped for store '%s'", s->store);
+		return 0;
+	}
+	tp_err e = { 0 };
+	int t = target_index(B, tgt, &e);
+	if (t < 0) {
+		if (t == -TP_ENOTFOUND || t == -EINVAL) {
+			snap_fail(s, TP_RS_FAILED, "%s", e.msg);
+			return 0;
+		}
+		*err = e;
+		return t;
+	}
+	s->target = t;
+	tp_datastore *ds = &B->ds[t];
+	char acl[TP_NS_MAX_LEN + 64];
+	snprintf(acl, sizeof(acl), "/datastore/%s%s%s", tgt, s->dst.ns[0] ? "/" : "", s->dst.ns);
+	if (tp_acl_check(req->authid, acl, TP_PRIV_DATASTORE_BACKUP, 0, &e) < 0) {
+		snap_fail(s, TP_RS_FAILED, "%s", e.msg);
+		return 0;
+	}
+	const char *owner = req->owner ? req->owner : req->authid;
+	if (strcmp(owner, req->authid) && tp_acl_check(req->authid, acl, TP_PRIV_DATASTORE_MODIFY, 0, &e) < 0) {
+		snap_fail(s, TP_RS_FAILED, "restoring with owner %s: %s", owner, e.msg);
+		return 0;
+	}
+	char cur[TP_AUTHID_MAX + 1];
+	if (tp_datastore_ns_exists(ds, s->dst.ns) && tp_group_owner(ds, &s->dst, cur, NULL) == 0 &&
+	    !tp_owner_matches(owner, cur)) {
+		snap_fail(s, TP_RS_SKIPPED, "backup group %s/%s in %s is owned by %s, not %s", s->dst.type, s->dst.id, tgt,
+			  cur, owner);
+		return 0;
+	}
+	if (tp_snapshot_exists(ds, &s->dst, NULL)) {
+		snap_fail(s, TP_RS_SKIPPED, "snapshot already exists in datastore %s", tgt);
+		return 0;
+	}
+	if (!s->loc.chunks_known) {
+		snap_fail(s, TP_RS_FAILED,
+			  "the catalog does not know this snapshot's chunks (imported PBS catalog); run 'tapir tape catalog --scan'");
+		return 0;
+	}
+	B->cur = s;
+	B->missing = B->present = 0;
+	size_t mark = B->nneeds;
+	int r = tp_catalog_snapshot_chunks(B->db, s->loc.id, on_digest, B, err);
+	if (r < 0)
+		return r;
+	if (B->missing) {
+		for (size_t i = mark; i < B->nneeds; i++)
+			B->needs[i].live = 0;
+		snap_fail(s, TP_RS_FAILED, "%llu of its chunks are not in the media set's catalog",
+			  (unsigned long long)B->missing);
+		return 0;
+	}
+	B->plan->chunks_present += B->present;
+	return 0;
+}
+
+static int need_cmp(const void *a, const void *b)
+{
+	const struct need *x = a, *y = b;
+	if (x->loc.seq_nr != y->loc.seq_nr)
+		return x->loc.seq_nr < y->loc.seq_nr ? -1 : 1;
+	if (x->loc.file_nr != y->loc.file_nr)
+		return x->loc.file_nr < y->loc.file_nr ? -1 : 1;
+	return x->loc.offset < y->loc.offset ? -1 : x->loc.offset > y->loc.offset;
+}
+
+static int read_cmp(const void *a, const void *b)
+{
+	const tp_restore_read *x = a, *y = b;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->first_object < y->first_object ? -1 : x->first_object > y->first_object;
+}
+
+static int push_read(tp_restore_plan *P, size_t *cap, const tp_restore_read *rd)
+{
+	if (P->nreads == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		tp_restore_read *n = realloc(P->reads, nc * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		P->reads = n;
+		*cap = nc;
+	}
+	P->reads[P->nreads++] = *rd;
+	return 0;
+}
+
+struct file_find {
+	uint64_t file_nr;
+	tp_tape_file f;
+	int found;
+};
+
+static int on_file(void *ctx, const tp_tape_file *f)
+{
+	struct file_find *F = ctx;
+	if (f->file_nr == F->file_nr) {
+		F->f = *f;
+		F->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static const tp_lto_gen *gen_of(const tp_restore_request *req)
+{
+	return req->gen ? req->gen : tp_lto_gen_get(9);
+}
+
+/* Merging a gap is worth it when reading it costs no more than a LOCATE over it. */
+static int gap_worth_reading(const tp_restore_request *req, uint64_t gap_bytes)
+{
+	const tp_lto_gen *g = gen_of(req);
+	double scale = tp_lto_scale(g, req->media_bytes);
+	uint64_t native = (uint64_t)((double)gap_bytes * scale);
+	return tp_lto_transfer_seconds(g, native) <= tp_lto_locate_seconds(g, native);
+}
+
+static int build_reads(struct builder *B, tp_err *err)
+{
+	tp_restore_plan *P = B->plan;
+	size_t cap = 0;
+	/* chunk reads: per tape file, ranges of needed entries */
+	size_t live = 0;
+	for (size_t i = 0; i < B->nneeds; i++)
+		if (B->needs[i].live)
+			B->needs[live++] = B->needs[i];
+	B->nneeds = live;
+	qsort(B->needs, B->nneeds, sizeof(*B->needs), need_cmp);
+	for (size_t i = 0; i < B->nneeds;) {
+		struct need *n = &B->needs[i];
+		tp_restore_read rd = { .seq = n->loc.seq_nr, .file_nr = n->loc.file_nr,
+				       .file_first_block = n->loc.file_first_block, .kind = TP_READ_CHUNKS,
+				       .start = (uint64_t)n->loc.offset, .end = (uint64_t)(n->loc.offset + n->loc.size),
+				       .snap = -1 };
+		snprintf(rd.store, sizeof(rd.store), "%s", n->store);
+		if (n->loc.offset < 0 || n->loc.file_first_block < 0)
+			return tp_err_set(err, -TP_EFORMAT,
+					  "chunk position unknown in the catalog (imported PBS catalog); run 'tapir tape catalog --scan'");
+		rd.useful = (uint64_t)n->loc.size;
+		P->chunks_needed++;
+		P->bytes_needed += (uint64_t)n->loc.size;
+		size_t j = i + 1;
+		while (j < B->nneeds && B->needs[j].loc.seq_nr == rd.seq && B->needs[j].loc.file_nr == rd.file_nr) {
+			uint64_t s = (uint64_t)B->needs[j].loc.offset;
+			uint64_t same_block = tp_tape_block_of(s) == tp_tape_block_of(rd.end > 0 ? rd.end - 1 : 0);
+			if (s > rd.end && !same_block && !gap_worth_reading(B->req, s - rd.end))
+				break;
+			uint64_t e = s + (uint64_t)B->needs[j].loc.size;
+			if (e > rd.end)
+				rd.end = e;
+			rd.useful += (uint64_t)B->needs[j].loc.size;
+			P->chunks_needed++;
+			P->bytes_needed += (uint64_t)B->needs[j].loc.size;
+			j++;
+		}
+		rd.first_object = (uint64_t)rd.file_first_block + tp_tape_block_of(rd.start);
+		rd.nobjects = tp_tape_block_of(rd.end - 1) - tp_tape_block_of(rd.start) + 1;
+		if (push_read(P, &cap, &rd) < 0)
+			return tp_err_set(err, -ENOMEM, "out of memory");
+		i = j;
+	}
+	/* snapshot archives: whole files */
+	for (size_t i = 0; i < P->nsnaps; i++) {
+		tp_restore_snap *s = &P->snaps[i];
+		if (s->state != TP_RS_PENDING)
+			continue;
+		struct file_find F = { .file_nr = s->loc.file_nr };
+		int r = tp_catalog_list_tape_files(B->db, s->loc.media, on_file, &F, err);
+		if (r < 0)
+			return r;
+		if (!F.found || F.f.first_block < 0 || F.f.nblocks < 0) {
+			snap_fail(s, TP_RS_FAILED, "position of its snapshot archive unknown; run 'tapir tape catalog --scan'");
+			continue;
+		}
+		tp_restore_read rd = { .seq = s->loc.seq_nr, .file_nr = s->loc.file_nr, .file_first_block = F.f.first_block,
+				       .kind = TP_READ_SNAPSHOT, .start = 0,
+				       .end = (uint64_t)F.f.nblocks * TP_TAPE_BLOCK_PAYLOAD,
+				       .first_object = (uint64_t)F.f.first_block, .nobjects = (uint64_t)F.f.nblocks + 1,
+				       .snap = (int)i };
+		rd.useful = rd.end;
+		snprintf(rd.store, sizeof(rd.store), "%s", s->store);
+		P->bytes_needed += (uint64_t)F.f.nblocks * TP_TAPE_BLOCK_SIZE;
+		if (push_read(P, &cap, &rd) < 0)
+			return tp_err_set(err, -ENOMEM, "out of memory");
+	}
+	qsort(P->reads, P->nreads, sizeof(*P->reads), read_cmp);
+	return 0;
+}
+
+static int build_tapes(struct builder *B, tp_err *err)
+{
+	tp_restore_plan *P = B->plan;
+	tp_inventory inv;
+	int r = tp_inventory_open(&inv, NULL, NULL, err);
+	if (r < 0)
+		return r;
+	tp_media_set ms;
+	int have_ms = tp_inventory_media_set(&inv, B->req->set, &ms, NULL) == 0;
+	for (size_t i = 0; i < P->nreads;) {
+		size_t j = i;
+		while (j < P->nreads && P->reads[j].seq == P->reads[i].seq)
+			j++;
+		tp_restore_tape *nt = realloc(P->tapes, (P->ntapes + 1) * sizeof(*nt));
+		if (!nt) {
+			r = tp_err_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		P->tapes = nt;
+		tp_restore_tape *t = &P->tapes[P->ntapes++];
+		memset(t, 0, sizeof(*t));
+		t->seq = P->reads[i].seq;
+		t->first_read = i;
+		t->nreads = j - i;
+		t->drive = (int)((P->ntapes - 1) % (size_t)(B->req->ndrives > 0 ? B->req->ndrives : 1));
+		if (!have_ms || t->seq >= ms.n || !ms.present[t->seq]) {
+			r = tp_err_set(err, -TP_ENOTFOUND, "media set: tape with sequence number %llu is not in the inventory",
+				       (unsigned long long)t->seq);
+			break;
+		}
+		memcpy(t->media, ms.members[t->seq], 16);
+		const tp_inventory_entry *e = tp_inventory_find(&inv, t->media);
+		snprintf(t->label, sizeof(t->label), "%s", e ? e->label.label_text : "?");
+		uint64_t pos = 0;
+		for (size_t k = i; k < j; k++) {
+			t->bytes += P->reads[k].nobjects * TP_TAPE_BLOCK_SIZE;
+			t->blocks += P->reads[k].nobjects;
+			if (P->reads[k].first_object != pos)
+				t->locates++;
+			pos = P->reads[k].first_object + P->reads[k].nobjects;
+		}
+		i = j;
+	}
+	if (have_ms)
+		tp_media_set_free(&ms);
+	tp_inventory_close(&inv);
+	return r;
+}
+
+static int estimate(const tp_restore_plan *P, const tp_restore_request *req, tp_err *err)
+{
+	size_t cap = 4 + P->ntapes * 4 + P->nreads * 2, n = 0;
+	tp_lto_step *st = calloc(cap, sizeof(*st));
+	if (!st)
+		return tp_err_set(err, -ENOMEM, "out of memory");
+	for (size_t t = 0; t < P->ntapes; t++) {
+		st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
+		st[n++] = (tp_lto_step){ TP_LTO_STEP_LOAD, 0 };
+		uint64_t pos = 0;
+		for (size_t k = P->tapes[t].first_read; k < P->tapes[t].first_read + P->tapes[t].nreads; k++) {
+			const tp_restore_read *rd = &P->reads[k];
+			if (rd->first_object != pos)
+				st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, rd->first_object * TP_TAPE_BLOCK_SIZE };
+			st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, rd->nobjects * TP_TAPE_BLOCK_SIZE };
+			pos = rd->first_object + rd->nobjects;
+		}
+		st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
+	}
+	int r = tp_lto_estimate_plan(gen_of(req), st, n, req->media_bytes, (tp_lto_estimate *)&P->estimate, err);
+	free(st);
+	return r;
+}
+
+int tp_restore_plan_build(tp_catalog_db *db, const tp_restore_request *req, tp_restore_plan *plan, tp_err *err)
+{
+	struct builder B;
+	memset(&B, 0, sizeof(B));
+	memset(plan, 0, sizeof(*plan));
+	B.db = db;
+	B.req = req;
+	B.plan = plan;
+	memcpy(plan->set, req->set, 16);
+	char pool[65];
+	int64_t ctime;
+	char su[37];
+	tp_uuid_unparse(req->set, su);
+	int r = tp_catalog_get_media_set(db, req->set, pool, &ctime, err);
+	if (r == -TP_ENOTFOUND) {
+		r = tp_err_set(err, -TP_ENOTFOUND,
+			       "media set %s has no local catalog: run 'tapir tape catalog --drive D' with its tapes "
+			       "(a full restore of the set works without one)", su);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	/* Tape.Read on the pool and on every drive */
+	char path[128];
+	snprintf(path, sizeof(path), "/tape/pool/%s", req->pool ? req->pool : pool);
+	if ((r = tp_acl_check(req->authid, path, TP_PRIV_TAPE_READ, 0, err)) < 0)
+		goto out;
+	for (int i = 0; i < req->ndrives; i++) {
+		snprintf(path, sizeof(path), "/tape/device/%s", req->drives[i]);
+		if ((r = tp_acl_check(req->authid, path, TP_PRIV_TAPE_READ, 0, err)) < 0)
+			goto out;
+	}
+	/* selection */
+	for (int i = 0; i < req->nsnapshots; i++) {
+		tp_restore_snap *s = add_snap(&B);
+		if (!s) {
+			r = tp_err_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		const char *spec = req->snapshots[i];
+		snprintf(s->spec, sizeof(s->spec), "%s", spec);
+		const char *colon = strchr(spec, ':');
+		tp_err e = { 0 };
+		if (!colon || colon == spec || (size_t)(colon - spec) > 255) {
+			snap_fail(s, TP_RS_FAILED, "malformed snapshot '%s' (expected store:[ns/A/]type/id/time)", spec);
+			continue;
+		}
+		snprintf(s->store, sizeof(s->store), "%.*s", (int)(colon - spec), spec);
+		snprintf(s->path, sizeof(s->path), "%s", colon + 1);
+		if (tp_snapshot_ref_parse(s->path, &s->src, &e) < 0) {
+			snap_fail(s, TP_RS_FAILED, "malformed snapshot '%s': %s", spec, e.msg);
+			continue;
+		}
+		tp_snapshot_ref_path(&s->src, s->path, sizeof(s->path)); /* canonical form */
+		s->dst = s->src;
+		r = tp_catalog_lookup_snapshot(db, req->set, s->store, s->path, &s->loc, &e);
+		if (r == -TP_ENOTFOUND) {
+			snap_fail(s, TP_RS_FAILED, "not in media set %s", su);
+			r = 0;
+			continue;
+		}
+		if (r < 0) {
+			*err = e;
+			goto out;
+		}
+		for (int k = 0; k < req->nns; k++) { /* a namespace mapping of its store applies */
+			const char *rest;
+			if (strcmp(req->ns[k].store, s->store) || !req->ns[k].has_target ||
+			    ns_below(s->src.ns, req->ns[k].source, &rest) < 0)
+				continue;
+			snprintf(s->dst.ns, sizeof(s->dst.ns), "%s%s%s", req->ns[k].target,
+				 *req->ns[k].target && *rest ? "/" : "", rest);
+			break;
+		}
+	}
+	if (req->nsnapshots == 0) {
+		if (req->nns == 0) {
+			plan->full = 1;
+			struct list_ctx L = { &B, NULL };
+			if ((r = tp_catalog_list_snapshots(db, req->set, NULL, NULL, on_listed, &L, err)) < 0)
+				goto out;
+		}
+		for (int k = 0; k < req->nns; k++) {
+			struct list_ctx L = { &B, &req->ns[k] };
+			if ((r = tp_catalog_list_snapshots(db, req->set, req->ns[k].store, req->ns[k].source, on_listed, &L,
+							   err)) < 0)
+				goto out;
+		}
+	}
+	/* checks and chunk needs */
+	for (size_t i = 0; i < plan->nsnaps; i++) {
+		if (plan->snaps[i].state != TP_RS_PENDING)
+			continue;
+		for (size_t k = 0; k < i; k++) /* the same snapshot twice */
+			if (plan->snaps[k].state == TP_RS_PENDING && !strcmp(plan->snaps[k].spec, plan->snaps[i].spec))
+				snap_fail(&plan->snaps[i], TP_RS_SKIPPED, "given twice");
+		if (plan->snaps[i].state != TP_RS_PENDING)
+			continue;
+		if ((r = check_snapshot(&B, &plan->snaps[i], err)) < 0)
+			goto out;
+	}
+	if ((r = build_reads(&B, err)) < 0 || (r = build_tapes(&B, err)) < 0 || (r = estimate(plan, req, err)) < 0)
+		goto out;
+out:
+	for (int i = 0; i < TP_RESTORE_MAX_TARGETS; i++)
+		if (B.ds_open[i])
+			tp_datastore_close(&B.ds[i]);
+	free(B.needs);
+	return r;
+}
+
+void tp_restore_plan_free(tp_restore_plan *plan)
+{
+	free(plan->snaps);
+	free(plan->reads);
+	free(plan->tapes);
+	tp_digest_set_free(&plan->needed);
+	memset(plan, 0, sizeof(*plan));
+}
+
+static const char *state_name(enum tp_restore_state s)
+{
+	switch (s) {
+	case TP_RS_SKIPPED: return "skipped";
+	case TP_RS_FAILED: return "failed";
+	case TP_RS_RESTORED: return "restored";
+	default: return "selected";
+	}
+}
+
+json_t *tp_restore_plan_json(const tp_restore_plan *P)
+{
+	char su[37];
+	tp_uuid_unparse(P->set, su);
+	json_t *snaps = json_array(), *tapes = json_array();
+	for (size_t i = 0; i < P->nsnaps; i++) {
+		const tp_restore_snap *s = &P->snaps[i];
+		json_t *o = json_pack("{s:s,s:s}", "snapshot", s->spec, "state", state_name(s->state));
+		if (s->target >= 0) {
+			char p[TP_SNAPSHOT_PATH_MAX];
+			tp_snapshot_ref_path(&s->dst, p, sizeof(p));
+			json_object_set_new(o, "target", json_sprintf("%s:%s", P->targets[s->target], p));
+			json_object_set_new(o, "chunks", json_integer((json_int_t)s->nchunks));
+		}
+		if (s->reason[0])
+			json_object_set_new(o, "reason", json_string(s->reason));
+		json_array_append_new(snaps, o);
+	}
+	for (size_t t = 0; t < P->ntapes; t++) {
+		const tp_restore_tape *T = &P->tapes[t];
+		json_t *reads = json_array();
+		for (size_t k = T->first_read; k < T->first_read + T->nreads; k++) {
+			const tp_restore_read *rd = &P->reads[k];
+			json_array_append_new(reads, json_pack("{s:I,s:s,s:I,s:I,s:I}", "file", (json_int_t)rd->file_nr,
+							       "kind", rd->kind == TP_READ_CHUNKS ? "chunks" : "snapshot",
+							       "first-block", (json_int_t)rd->first_object, "blocks",
+							       (json_int_t)rd->nobjects, "needed-bytes", (json_int_t)rd->useful));
+		}
+		json_array_append_new(tapes, json_pack("{s:I,s:s,s:I,s:I,s:I,s:o}", "seq", (json_int_t)T->seq, "label",
+						       T->label, "bytes", (json_int_t)T->bytes, "locates",
+						       (json_int_t)T->locates, "drive", (json_int_t)T->drive, "reads", reads));
+	}
+	return json_pack("{s:s,s:o,s:o,s:I,s:I,s:I,s:f}", "media-set", su, "snapshots", snaps, "tapes", tapes,
+			 "chunks-needed", (json_int_t)P->chunks_needed, "chunks-present", (json_int_t)P->chunks_present,
+			 "bytes-needed", (json_int_t)P->bytes_needed, "estimated-seconds", P->estimate.total_s);
+}
+
+/* ---- the 2021 three-phase design, for the benchmark ---- */
+
+struct pbs_tape {
+	uint8_t media[16];
+	uint64_t seq;
+};
+
+static int uuid_cmp(const void *a, const void *b) { return memcmp(a, b, 16); }
+
+int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const tp_restore_request *req,
+			    tp_tape_counters *c, tp_lto_estimate *est, tp_err *err)
+{
+	(void)db;
+	memset(c, 0, sizeof(*c));
+	size_t cap = 8 + P->ntapes * 8 + P->nreads * 4, n = 0;
+	tp_lto_step *st = calloc(cap, sizeof(*st));
+	struct pbs_tape *tapes = calloc(P->ntapes + 1, sizeof(*tapes));
+	if (!st || !tapes) {
+		free(st);
+		free(tapes);
+		return tp_err_set(err, -ENOMEM, "out of memory");
+	}
+	for (size_t t = 0; t < P->ntapes; t++) {
+		memcpy(tapes[t].media, P->tapes[t].media, 16);
+		tapes[t].seq = P->tapes[t].seq;
+	}
+	/* BTreeMap<Uuid, ...>: tapes in media-UUID order (the uuid is the first member) */
+	qsort(tapes, P->ntapes, sizeof(*tapes), uuid_cmp);
+	for (int phase = 1; phase <= 2; phase++) {
+		for (size_t t = 0; t < P->ntapes; t++) {
+			const tp_restore_tape *T = NULL;
+			for (size_t k = 0; k < P->ntapes; k++)
+				if (P->tapes[k].seq == tapes[t].seq)
+					T = &P->tapes[k];
+			int any = 0;
+			for (size_t k = T->first_read; k < T->first_read + T->nreads; k++)
+				any |= (phase == 1) == (P->reads[k].kind == TP_READ_SNAPSHOT);
+			if (!any)
+				continue;
+			st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
+			st[n++] = (tp_lto_step){ TP_LTO_STEP_LOAD, 0 };
+			c->loads++;
+			uint64_t last_file = UINT64_MAX, pos = 0;
+			for (size_t k = T->first_read; k < T->first_read + T->nreads; k++) {
+				const tp_restore_read *rd = &P->reads[k];
+				if ((phase == 1) != (rd->kind == TP_READ_SNAPSHOT))
+					continue;
+				/* phase 2 reads each needed chunk archive from its first block */
+				uint64_t from = (uint64_t)rd->file_first_block;
+				uint64_t to = rd->first_object + rd->nobjects;
+				if (rd->file_nr == last_file) {
+					from = pos; /* same archive: the read continues */
+				} else {
+					st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, from * TP_TAPE_BLOCK_SIZE };
+					c->locates++;
+				}
+				if (to > from) {
+					st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, (to - from) * TP_TAPE_BLOCK_SIZE };
+					c->blocks_read += to - from;
+					c->bytes_read += (to - from) * TP_TAPE_BLOCK_SIZE;
+				}
+				pos = to;
+				last_file = rd->file_nr;
+			}
+			st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
+			c->unloads++;
+		}
+	}
+	int r = tp_lto_estimate_plan(gen_of(req), st, n, req->media_bytes, est, err);
+	free(st);
+	free(tapes);
+	return r;
+}

@@ -1,0 +1,142 @@
+/* Selective/full restore planning from the catalog alone: what to read, where, in which order. */
+#ifndef TAPIR_TAPE_RESTORE_PLAN_H
+#define TAPIR_TAPE_RESTORE_PLAN_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/digest_set.h"
+#include "base/err.h"
+#include "store/datastore.h"
+#include "tape/catalog_db.h"
+#include "tape/lto_model.h"
+
+#define TP_RESTORE_MAX_MAP 32
+#define TP_RESTORE_MAX_TARGETS 32
+
+/* PBS datastore map: "target" or "src=dst,...[,default]". */
+typedef struct tp_store_map {
+	char def[TP_STORE_NAME_MAX + 1];   /* "" = no default */
+	int n;
+	char src[TP_RESTORE_MAX_MAP][256];
+	char dst[TP_RESTORE_MAX_MAP][TP_STORE_NAME_MAX + 1];
+} tp_store_map;
+
+int tp_store_map_parse(const char *s, tp_store_map *m, tp_err *err);
+/* Target datastore for a source store, NULL when unmapped. */
+const char *tp_store_map_target(const tp_store_map *m, const char *src);
+
+/* One --namespaces entry: store=S[,source=NS][,target=NS][,max-depth=N]. */
+typedef struct tp_ns_map {
+	char store[256];
+	char source[TP_NS_MAX_LEN + 1];
+	char target[TP_NS_MAX_LEN + 1];
+	int max_depth;                     /* -1 unlimited */
+	int has_target;
+} tp_ns_map;
+
+int tp_ns_map_parse(const char *s, tp_ns_map *m, tp_err *err);
+
+enum tp_restore_state { TP_RS_PENDING, TP_RS_SKIPPED, TP_RS_FAILED, TP_RS_RESTORED };
+
+/* A snapshot the restore is about (selected, skipped or failed). */
+typedef struct tp_restore_snap {
+	char spec[TP_SNAPSHOT_PATH_MAX + 300];  /* "store:path" as given or found */
+	char store[256];                        /* source store */
+	char path[TP_SNAPSHOT_PATH_MAX];        /* source path [ns/..]type/id/time */
+	tp_snapshot_ref src;                    /* parsed path */
+	int target;                             /* index into plan->targets */
+	tp_snapshot_ref dst;                    /* target namespace + same type/id/time */
+	tp_snapshot_loc loc;                    /* where its snapshot archive is */
+	uint64_t nchunks;                       /* chunks its indexes reference */
+	enum tp_restore_state state;
+	char reason[512];
+} tp_restore_snap;
+
+enum tp_read_kind { TP_READ_CHUNKS, TP_READ_SNAPSHOT };
+
+/* One forward read on one tape: stream bytes [start, end) of a tape file. */
+typedef struct tp_restore_read {
+	uint64_t seq;
+	uint64_t file_nr;
+	int64_t file_first_block;   /* object number of the file's first block */
+	enum tp_read_kind kind;
+	uint64_t start, end;        /* stream offsets (chunk entries) or 0..file end (snapshots) */
+	uint64_t first_object;      /* file_first_block + start / payload */
+	uint64_t nobjects;          /* blocks this read covers */
+	uint64_t useful;            /* bytes of needed data in the range */
+	int snap;                   /* TP_READ_SNAPSHOT: index into snaps */
+	char store[256];            /* source store of a chunk archive */
+} tp_restore_read;
+
+typedef struct tp_restore_tape {
+	uint64_t seq;
+	uint8_t media[16];
+	char label[129];
+	size_t first_read, nreads;  /* slice of plan->reads */
+	uint64_t bytes, blocks, locates;
+	int drive;                  /* which drive handles it */
+} tp_restore_tape;
+
+typedef struct tp_restore_plan {
+	uint8_t set[16];
+	tp_restore_snap *snaps;
+	size_t nsnaps;
+	char targets[TP_RESTORE_MAX_TARGETS][TP_STORE_NAME_MAX + 1];
+	int ntargets;
+	tp_restore_read *reads;     /* sorted by (seq, first_object) */
+	size_t nreads;
+	tp_restore_tape *tapes;     /* in sequence order */
+	size_t ntapes;
+	/* needed chunks: digest -> bit mask of target stores that lack it */
+	tp_digest_set needed;
+	uint64_t chunks_needed, chunks_present, bytes_needed;
+	tp_lto_estimate estimate;
+	int full;                   /* whole media set */
+} tp_restore_plan;
+
+typedef struct tp_restore_request {
+	const uint8_t *set;          /* media set uuid */
+	const tp_store_map *map;
+	const char *const *snapshots; /* "store:path" */
+	int nsnapshots;
+	const tp_ns_map *ns;
+	int nns;
+	const char *authid;          /* the caller (root@pam for the local CLI) */
+	const char *owner;           /* restore owner (default authid) */
+	const char *pool;            /* the set's pool (privilege check) */
+	const char *const *drives;
+	int ndrives;
+	const tp_lto_gen *gen;       /* timing model for the estimate */
+	uint64_t media_bytes;        /* cartridge size the model scales (0 = real) */
+} tp_restore_request;
+
+/*
+ * Builds the plan from the catalog: selected snapshots (explicit, by
+ * namespace mapping, or the whole set), their target store and namespace,
+ * the checks PBS makes (target exists, owner, already restored, privileges)
+ * — failures become skipped/failed entries, not errors — then every chunk
+ * the remaining snapshots reference that the target lacks, its location
+ * (tape, file, stream offset), and the forward reads per tape in sequence
+ * order, merging ranges when reading a gap is cheaper than a LOCATE under
+ * the timing model.  Returns 0, or a negative error for what stops the
+ * whole restore (no catalog for the set, bad map).  tp_restore_plan_free
+ * releases it.
+ */
+int tp_restore_plan_build(tp_catalog_db *db, const tp_restore_request *req, tp_restore_plan *plan, tp_err *err);
+void tp_restore_plan_free(tp_restore_plan *plan);
+/* The plan as JSON (for --dry-run and the task log). */
+json_t *tp_restore_plan_json(const tp_restore_plan *plan);
+
+/*
+ * What PBS's 2021 three-phase selective restore would do for the same plan
+ * (each tape of a snapshot archive loaded in phase 1 and each tape of a
+ * chunk archive in phase 2, media-UUID order, every needed chunk archive
+ * read from its first block to its last needed chunk, snapshot archives read
+ * in full), in the same counters and model.  Used by the benchmark only.
+ */
+int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *plan, const tp_restore_request *req,
+			    tp_tape_counters *c, tp_lto_estimate *est, tp_err *err);
+
+#endif
