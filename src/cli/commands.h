@@ -35,6 +35,8 @@ int cmd_task(int argc, char **argv, tp_err *err);
 int cmd_pool(int argc, char **argv, tp_err *err);
 int cmd_media(int argc, char **argv, tp_err *err);
 int cmd_media_set(int argc, char **argv, tp_err *err);
+/* `tapir tape key ...` (cmd_tape_key.c), dispatched by the `tape` group. */
+int cmd_tape_key(int argc, char **argv, tp_err *err);
 int cmd_server(int argc, char **argv, tp_err *err);
 /* `tapir tape backup-job ...`: argv[0] = create|list|show|update|remove|run (dispatched by cmd_tape). */
 int cmd_tape_backup_job(int argc, char **argv, tp_err *err);
