@@ -1,0 +1,694 @@
+/* Tape restore executor (see tape_restore.h). */
+#include "tape/tape_restore.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "base/hex.h"
+#include "base/json_util.h"
+#include "base/log.h"
+#include "base/queue.h"
+#include "base/timefmt.h"
+#include "format/blob.h"
+#include "format/chunk_archive.h"
+#include "format/content_header.h"
+#include "format/didx.h"
+#include "format/fidx.h"
+#include "format/media_label.h"
+#include "format/snapshot_archive.h"
+#include "format/tape_block.h"
+#include "store/datastore.h"
+#include "tape/inventory.h"
+#include "tape/restore_plan.h"
+#include "tape/tape_session.h"
+#include "task/task.h"
+
+/* Reading through a gap of at most this many blocks beats a LOCATE on any LTO. */
+#define READ_THROUGH_BLOCKS 64
+
+struct rjob {
+	const tp_tape_restore_opts *o;
+	tp_tape_restore_result *res;
+	tp_restore_plan plan;
+	char set_text[37];
+	tp_datastore ds[TP_RESTORE_MAX_TARGETS];
+	int ds_open[TP_RESTORE_MAX_TARGETS];
+	char *staging[TP_RESTORE_MAX_TARGETS];   /* <target>/.tmp/<media-set> */
+	tp_tape_session sess[8];
+	int nsess;
+	pthread_mutex_t mu;
+	tp_digest_set done;    /* digests inserted (or found present) in every target that needed them */
+	tp_digest_set bad;     /* digests whose copy on tape was corrupt */
+	int fatal;             /* a drive thread failed: everyone stops */
+	tp_err fatal_err;
+	tp_queue work;         /* chunk items for the verify/insert workers */
+	tp_tape_counters counters;
+	uint64_t chunks_restored;
+	uint64_t media_bytes;
+};
+
+struct witem {
+	uint8_t digest[32];
+	uint64_t mask;         /* targets that need it */
+	uint8_t *blob;
+	size_t len;
+};
+
+/* ---- verify + insert workers ---- */
+
+static void *worker_main(void *arg)
+{
+	struct rjob *J = arg;
+	struct witem *it;
+	tp_buf plain = TP_BUF_INIT;
+	while ((it = tp_queue_pop(&J->work))) {
+		tp_err e = { 0 };
+		int kind = tp_blob_check(it->blob, it->len, "chunk", &e);
+		int r = kind < 0 ? kind : 0;
+		if (r == 0 && !tp_blob_kind_encrypted(kind)) /* unencrypted: decompress and check SHA-256 */
+			r = tp_blob_decode(it->blob, it->len, NULL, TP_BLOB_MAX_SIZE, it->digest, "chunk", &plain, &e);
+		for (int t = 0; r == 0 && t < J->plan.ntargets; t++)
+			if (it->mask & (1ULL << t))
+				r = tp_chunk_store_insert(&J->ds[t].cs, it->digest, it->blob, it->len, NULL, &e);
+		pthread_mutex_lock(&J->mu);
+		if (r == 0) {
+			tp_digest_set_add(&J->done, it->digest, 0);
+			J->chunks_restored++;
+		} else {
+			char hex[65];
+			tp_hex_encode(it->digest, 32, hex);
+			tp_warn("chunk %s from tape: %s", hex, e.msg);
+			tp_digest_set_add(&J->bad, it->digest, 0);
+		}
+		pthread_mutex_unlock(&J->mu);
+		free(it->blob);
+		free(it);
+	}
+	tp_buf_free(&plain);
+	return NULL;
+}
+
+/* ---- reading one tape ---- */
+
+struct snap_writer {
+	char *dir;
+	int fd;
+	char name[TP_SNAPSHOT_NAME_MAX + 1];
+	tp_err *err;
+};
+
+static int sw_begin(void *ctx, const tp_snapshot_entry *e, tp_err *err)
+{
+	struct snap_writer *W = ctx;
+	snprintf(W->name, sizeof(W->name), "%s", e->name);
+	int dfd = open(W->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return tp_err_errno(err, "open staging directory %s", W->dir);
+	/* the decoder has rejected '/', '.', '..' and empty names already */
+	W->fd = openat(dfd, e->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	close(dfd);
+	if (W->fd < 0)
+		return tp_err_errno(err, "create %s/%s", W->dir, e->name);
+	return 0;
+}
+
+static int sw_data(void *ctx, const uint8_t *buf, size_t len, tp_err *err)
+{
+	struct snap_writer *W = ctx;
+	return tp_write_all(W->fd, buf, len, err, W->name);
+}
+
+static int sw_end(void *ctx, const tp_snapshot_entry *e, tp_err *err)
+{
+	struct snap_writer *W = ctx;
+	(void)e;
+	int r = 0;
+	if (fsync(W->fd) < 0)
+		r = tp_err_errno(err, "fsync %s/%s", W->dir, W->name);
+	close(W->fd);
+	W->fd = -1;
+	return r;
+}
+
+static char *staging_path(struct rjob *J, const tp_restore_snap *s)
+{
+	return tp_strdup_printf("%s/%s/%s", J->staging[s->target], s->store, s->path);
+}
+
+static int read_snapshot(struct rjob *J, tp_tape_session *S, const tp_restore_read *rd, tp_err *err)
+{
+	tp_restore_snap *s = &J->plan.snaps[rd->snap];
+	tp_tape_io io;
+	tp_drive_tape_io(S->drive, &io);
+	tp_block_reader br;
+	int r = tp_block_reader_open(&br, &io, 0, err);
+	if (r != 0) {
+		if (r > 0)
+			r = tp_err_set(err, -TP_EFORMAT, "snapshot archive of %s: no data at file %llu", s->spec,
+				       (unsigned long long)rd->file_nr);
+		return r;
+	}
+	tp_content_header h;
+	json_t *hj = NULL;
+	struct snap_writer W = { .fd = -1 };
+	char *dir = NULL;
+	r = tp_content_header_read_json(&br, &h, 1 << 20, &hj, err);
+	int kind = r == 0 ? tp_content_header_kind(&h) : -1;
+	if (r == 0 && kind != TP_MAGIC_SNAPSHOT_ARCHIVE_1_1 && kind != TP_MAGIC_SNAPSHOT_ARCHIVE_1_2)
+		r = tp_err_set(err, -TP_EFORMAT, "file %llu is not a snapshot archive", (unsigned long long)rd->file_nr);
+	const char *hs = r == 0 ? tp_json_opt_str(hj, "snapshot") : NULL;
+	if (r == 0 && (!hs || strcmp(hs, s->path)))
+		r = tp_err_set(err, -TP_EFORMAT, "file %llu holds snapshot %s, the catalog says %s",
+			       (unsigned long long)rd->file_nr, hs ? hs : "?", s->path);
+	if (r == 0) {
+		dir = staging_path(J, s);
+		if (!dir)
+			r = tp_err_set(err, -ENOMEM, "out of memory");
+		else if ((r = tp_rm_rf(dir, err)) == 0)
+			r = tp_mkdir_p(dir, 0755, err);
+	}
+	if (r == 0) {
+		W.dir = dir;
+		tp_snapshot_decode_ops ops = { sw_begin, sw_data, sw_end };
+		long n = tp_snapshot_archive_decode(&br, &ops, &W, err);
+		r = n < 0 ? (int)n : 0;
+		if (W.fd >= 0)
+			close(W.fd);
+	}
+	json_decref(hj);
+	tp_block_reader_free(&br);
+	if (r < 0 && dir)
+		tp_rm_rf(dir, NULL);
+	free(dir);
+	return r;
+}
+
+static int read_chunks(struct rjob *J, tp_tape_session *S, const tp_restore_read *rd, tp_err *err)
+{
+	tp_tape_io io;
+	tp_drive_tape_io(S->drive, &io);
+	tp_block_reader br;
+	uint64_t blk = tp_tape_block_of(rd->start);
+	int r = tp_block_reader_open(&br, &io, (uint32_t)blk, err);
+	if (r != 0)
+		return r > 0 ? tp_err_set(err, -TP_EFORMAT, "no data at block %llu of file %llu",
+					  (unsigned long long)blk, (unsigned long long)rd->file_nr) : r;
+	if (rd->start > blk * TP_TAPE_BLOCK_PAYLOAD &&
+	    (r = tp_block_reader_discard(&br, rd->start - blk * TP_TAPE_BLOCK_PAYLOAD, err)) < 0) {
+		tp_block_reader_free(&br);
+		return r;
+	}
+	tp_chunk_archive_reader cr;
+	tp_chunk_archive_reader_init(&cr, &br);
+	for (;;) {
+		if ((r = tp_task_check_abort(err)) < 0)
+			break;
+		tp_chunk_entry e;
+		tp_err ee = { 0 };
+		int x = tp_chunk_archive_reader_next(&cr, &e, &ee);
+		if (x == 0)
+			break;
+		if (x < 0 && (x == -TP_ECRC || x == -TP_EFORMAT) && !cr.failed) {
+			/* a damaged entry: only the snapshots that need it fail */
+			pthread_mutex_lock(&J->mu);
+			tp_digest_set_add(&J->bad, e.digest, 0);
+			pthread_mutex_unlock(&J->mu);
+			tp_warn("tape %s file %llu offset %llu: %s", S->drive->label, (unsigned long long)rd->file_nr,
+				(unsigned long long)e.offset, ee.msg);
+			if (e.offset >= rd->end)
+				break;
+			continue;
+		}
+		if (x < 0) {
+			r = x;
+			*err = ee;
+			break;
+		}
+		if (e.offset >= rd->end)
+			break;
+		uint64_t v;
+		pthread_mutex_lock(&J->mu);
+		int want = tp_digest_set_get(&J->plan.needed, e.digest, &v) && !tp_digest_set_has(&J->done, e.digest);
+		pthread_mutex_unlock(&J->mu);
+		if (!want)
+			continue;
+		struct witem *it = malloc(sizeof(*it));
+		uint8_t *copy = it ? malloc(e.size ? e.size : 1) : NULL;
+		if (!copy) {
+			free(it);
+			r = tp_err_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		memcpy(copy, e.blob, e.size);
+		memcpy(it->digest, e.digest, 32);
+		it->mask = v & 0xffffffffULL;
+		it->blob = copy;
+		it->len = e.size;
+		if (tp_queue_push(&J->work, it) < 0) {
+			free(copy);
+			free(it);
+			break;
+		}
+	}
+	tp_chunk_archive_reader_free(&cr);
+	tp_block_reader_free(&br);
+	return r;
+}
+
+/* Moves forward to object `target`: reads through a short gap, LOCATEs over a long one. */
+static int seek_forward(tp_tape_session *S, uint64_t target, tp_err *err)
+{
+	tp_drive_pos p;
+	int r = tp_drive_read_position(S->drive, &p, err);
+	if (r < 0)
+		return r;
+	if (p.object == target)
+		return 0;
+	if (p.object < target && target - p.object <= READ_THROUGH_BLOCKS) {
+		uint8_t *buf = malloc(TP_TAPE_BLOCK_SIZE);
+		if (!buf)
+			return tp_err_set(err, -ENOMEM, "out of memory");
+		for (uint64_t o = p.object; o < target && r >= 0; o++) {
+			long n = tp_drive_read_block(S->drive, buf, TP_TAPE_BLOCK_SIZE, err);
+			if (n == TP_TAPE_READ_EOD)
+				r = tp_err_set(err, -TP_EFORMAT, "end of data before object %llu", (unsigned long long)target);
+			else if (n < 0)
+				r = (int)n;
+		}
+		free(buf);
+		return r < 0 ? r : 0;
+	}
+	return tp_drive_locate(S->drive, target, err);
+}
+
+static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tape *T, tp_err *err)
+{
+	tp_media_label ml;
+	tp_media_set_label msl;
+	int has_set = 0;
+	tp_info("loading tape %s (seq %llu) into drive %s", T->label, (unsigned long long)T->seq, S->name);
+	int r = tp_tape_load(S, T->label, T->media, &ml, &msl, &has_set, err);
+	if (r < 0)
+		return r;
+	if (!has_set || memcmp(msl.uuid, J->plan.set, 16)) {
+		char got[37] = "none";
+		if (has_set)
+			tp_uuid_unparse(msl.uuid, got);
+		if (has_set)
+			tp_media_set_label_clear(&msl);
+		return tp_err_set(err, -TP_EWRONGMEDIA, "tape %s belongs to media set %s, not %s", T->label, got,
+				  J->set_text);
+	}
+	tp_media_set_label_clear(&msl);
+	for (size_t k = T->first_read; k < T->first_read + T->nreads; k++) {
+		const tp_restore_read *rd = &J->plan.reads[k];
+		pthread_mutex_lock(&J->mu);
+		int stop = J->fatal;
+		pthread_mutex_unlock(&J->mu);
+		if (stop || (r = tp_task_check_abort(err)) < 0)
+			return r < 0 ? r : -TP_EABORT;
+		if ((r = seek_forward(S, rd->first_object, err)) < 0)
+			return r;
+		tp_err e = { 0 };
+		if (rd->kind == TP_READ_SNAPSHOT) {
+			r = read_snapshot(J, S, rd, &e);
+			if (r < 0) {
+				tp_restore_snap *s = &J->plan.snaps[rd->snap];
+				pthread_mutex_lock(&J->mu);
+				s->state = TP_RS_FAILED;
+				snprintf(s->reason, sizeof(s->reason), "reading its snapshot archive: %s", e.msg);
+				pthread_mutex_unlock(&J->mu);
+				tp_warn("snapshot %s: %s", s->spec, s->reason);
+			}
+		} else {
+			r = read_chunks(J, S, rd, &e);
+			if (r == -TP_EABORT) {
+				*err = e;
+				return r;
+			}
+			if (r < 0) /* a damaged range: its chunks stay missing, their snapshots fail */
+				tp_warn("tape %s file %llu: %s", T->label, (unsigned long long)rd->file_nr, e.msg);
+		}
+		/* after an error the position is uncertain: the next read LOCATEs */
+	}
+	return 0;
+}
+
+struct drive_thread {
+	struct rjob *J;
+	int idx;
+	pthread_t th;
+	tp_task *task;
+};
+
+static void *drive_main(void *arg)
+{
+	struct drive_thread *D = arg;
+	struct rjob *J = D->J;
+	tp_task_attach_thread(D->task);
+	for (size_t t = 0; t < J->plan.ntapes; t++) {
+		if (J->plan.tapes[t].drive != D->idx)
+			continue;
+		tp_err e = { 0 };
+		int r = restore_tape(J, &J->sess[D->idx], &J->plan.tapes[t], &e);
+		if (r < 0) {
+			pthread_mutex_lock(&J->mu);
+			if (!J->fatal) {
+				J->fatal = r;
+				J->fatal_err = e;
+			}
+			pthread_mutex_unlock(&J->mu);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* ---- completeness and publishing ---- */
+
+static int check_index_file(struct rjob *J, tp_restore_snap *s, const char *path, uint64_t *missing, uint8_t first[32])
+{
+	const char *ext = strrchr(path, '.');
+	tp_fidx fx;
+	tp_didx dx;
+	int fixed = ext && !strcmp(ext, ".fidx");
+	if (!ext || (!fixed && strcmp(ext, ".didx")))
+		return 0;
+	tp_err e = { 0 };
+	int r = fixed ? tp_fidx_open(&fx, path, &e) : tp_didx_open(&dx, path, &e);
+	if (r < 0) {
+		snprintf(s->reason, sizeof(s->reason), "restored index %s: %s", strrchr(path, '/') + 1, e.msg);
+		return r;
+	}
+	size_t n = fixed ? fx.count : dx.count;
+	tp_chunk_store *cs = &J->ds[s->target].cs;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *d = fixed ? tp_fidx_digest(&fx, i) : tp_didx_digest(&dx, i);
+		if (!tp_chunk_store_exists(cs, d)) {
+			if (!*missing)
+				memcpy(first, d, 32);
+			(*missing)++;
+		}
+	}
+	if (fixed)
+		tp_fidx_close(&fx);
+	else
+		tp_didx_close(&dx);
+	return 0;
+}
+
+static void publish(struct rjob *J, tp_restore_snap *s)
+{
+	char *dir = staging_path(J, s);
+	tp_err e = { 0 };
+	DIR *d = dir ? opendir(dir) : NULL;
+	if (!d) {
+		s->state = TP_RS_FAILED;
+		snprintf(s->reason, sizeof(s->reason), "its snapshot archive was not restored");
+		free(dir);
+		return;
+	}
+	uint64_t missing = 0;
+	uint8_t first[32];
+	int r = 0, has_manifest = 0;
+	struct dirent *de;
+	while (r == 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		has_manifest |= !strcmp(de->d_name, "index.json.blob");
+		char *p = tp_path_join(dir, de->d_name);
+		r = p ? check_index_file(J, s, p, &missing, first) : -ENOMEM;
+		free(p);
+	}
+	closedir(d);
+	if (r < 0) {
+		s->state = TP_RS_FAILED;
+		goto out;
+	}
+	if (!has_manifest) {
+		s->state = TP_RS_FAILED;
+		snprintf(s->reason, sizeof(s->reason), "its snapshot archive holds no manifest");
+		goto out;
+	}
+	if (missing) {
+		char hex[65];
+		tp_hex_encode(first, 32, hex);
+		s->state = TP_RS_FAILED;
+		snprintf(s->reason, sizeof(s->reason), "%llu referenced chunk%s missing after reading the tapes (first: %s)",
+			 (unsigned long long)missing, missing > 1 ? "s" : "", hex);
+		goto out;
+	}
+	tp_datastore *ds = &J->ds[s->target];
+	const char *owner = J->o->owner ? J->o->owner : J->o->authid;
+	tp_lock gl = TP_LOCK_INIT;
+	char cur[TP_AUTHID_MAX + 1];
+	if ((r = tp_datastore_ns_create(ds, s->dst.ns, 1, &e)) < 0 ||
+	    (r = tp_group_create_locked(ds, &s->dst, owner, cur, &gl, &e)) < 0) {
+		s->state = TP_RS_FAILED;
+		snprintf(s->reason, sizeof(s->reason), "%s", e.msg);
+		goto out;
+	}
+	if (strcmp(cur, owner) && strncmp(owner, cur, strlen(cur))) {
+		s->state = TP_RS_SKIPPED;
+		snprintf(s->reason, sizeof(s->reason), "backup group owned by %s, not %s", cur, owner);
+	} else if ((r = tp_snapshot_publish(ds, dir, &s->dst, &e)) < 0) {
+		s->state = r == -TP_EEXISTS ? TP_RS_SKIPPED : TP_RS_FAILED;
+		snprintf(s->reason, sizeof(s->reason), "%s", e.msg);
+	} else {
+		s->state = TP_RS_RESTORED;
+	}
+	tp_lock_release(&gl);
+out:
+	free(dir);
+}
+
+/* ---- the run ---- */
+
+static void cleanup_staging(struct rjob *J)
+{
+	for (int t = 0; t < J->plan.ntargets; t++)
+		if (J->staging[t])
+			tp_rm_rf(J->staging[t], NULL);
+}
+
+int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *res, tp_err *err)
+{
+	struct rjob *J = calloc(1, sizeof(*J));
+	if (!J)
+		return tp_err_set(err, -ENOMEM, "out of memory");
+	memset(res, 0, sizeof(*res));
+	res->restored = json_array();
+	res->skipped = json_object();
+	res->failed = json_object();
+	J->o = o;
+	J->res = res;
+	pthread_mutex_init(&J->mu, NULL);
+	tp_store_map map;
+	tp_ns_map nsm[16];
+	uint8_t set[16];
+	tp_inventory inv;
+	int inv_open = 0, work_started = 0, nworkers = 0, r;
+	tp_lock set_lock = TP_LOCK_INIT;
+	tp_catalog_db *db = NULL;
+	pthread_t workers[8];
+	if (tp_uuid_parse(o->media_set, set) < 0) {
+		r = tp_err_set(err, -EINVAL, "invalid media set uuid '%s'", o->media_set);
+		goto out;
+	}
+	tp_uuid_unparse(set, J->set_text);
+	if ((r = tp_store_map_parse(o->store_map, &map, err)) < 0)
+		goto out;
+	if (o->nnamespaces > 16) {
+		r = tp_err_set(err, -E2BIG, "at most 16 --namespaces");
+		goto out;
+	}
+	for (int i = 0; i < o->nnamespaces; i++)
+		if ((r = tp_ns_map_parse(o->namespaces[i], &nsm[i], err)) < 0)
+			goto out;
+	if (o->ndrives < 1 || o->ndrives > 8) {
+		r = tp_err_set(err, -EINVAL, "give 1 to 8 drives (--drive)");
+		goto out;
+	}
+	if ((r = tp_inventory_open(&inv, NULL, o->lock_owner, err)) < 0)
+		goto out;
+	inv_open = 1;
+	tp_media_set ms;
+	if ((r = tp_inventory_media_set(&inv, set, &ms, err)) < 0) {
+		tp_err_set(err, r, "media set %s is not in the inventory", J->set_text);
+		goto out;
+	}
+	char pool[TP_POOL_NAME_MAX + 1];
+	snprintf(pool, sizeof(pool), "%s", ms.pool);
+	tp_media_set_free(&ms);
+	/* held for the whole restore: no backup may reuse this set meanwhile */
+	if ((r = tp_inventory_lock_media_set(&inv, set, -1, &set_lock, err)) < 0)
+		goto out;
+	if ((r = tp_catalog_open(&db, NULL, err)) < 0)
+		goto out;
+	/* drives first: the model scales by the cartridge size of the first drive */
+	for (int i = 0; i < o->ndrives; i++) {
+		if ((r = tp_tape_session_open(&J->sess[i], o->drives[i], o->lock_owner, -1, err)) < 0)
+			goto out;
+		J->nsess++;
+	}
+	J->media_bytes = J->sess[0].drive->media_bytes;
+	const tp_lto_gen *gen = tp_lto_gen_get(o->lto_gen ? o->lto_gen : 9);
+	tp_restore_request req = { .set = set, .map = &map, .snapshots = o->snapshots, .nsnapshots = o->nsnapshots,
+				   .ns = nsm, .nns = o->nnamespaces, .authid = o->authid ? o->authid : "root@pam",
+				   .owner = o->owner, .pool = pool, .drives = o->drives, .ndrives = o->ndrives,
+				   .gen = gen, .media_bytes = J->media_bytes };
+	if ((r = tp_restore_plan_build(db, &req, &J->plan, err)) < 0)
+		goto out;
+	res->plan = tp_restore_plan_json(&J->plan);
+	res->chunks_present = J->plan.chunks_present;
+	/* the required media, up front */
+	for (size_t t = 0; t < J->plan.ntapes; t++)
+		tp_info("required tape %s (seq %llu): %llu reads, %llu bytes, drive %s", J->plan.tapes[t].label,
+			(unsigned long long)J->plan.tapes[t].seq, (unsigned long long)J->plan.tapes[t].nreads,
+			(unsigned long long)J->plan.tapes[t].bytes, o->drives[J->plan.tapes[t].drive]);
+	tp_info("plan: %llu chunks to read, %llu already in the target, %llu bytes needed, estimated %.0f s of tape time",
+		(unsigned long long)J->plan.chunks_needed, (unsigned long long)J->plan.chunks_present,
+		(unsigned long long)J->plan.bytes_needed, J->plan.estimate.total_s);
+	if (o->dry_run) {
+		res->simulated_tape_seconds = J->plan.estimate.total_s;
+		goto summary;
+	}
+	/* targets: shared chunk-store locks for the whole run, fresh staging */
+	for (int t = 0; t < J->plan.ntargets; t++) {
+		if ((r = tp_datastore_open(&J->ds[t], J->plan.targets[t], err)) < 0)
+			goto out;
+		J->ds_open[t] = 1;
+		if ((r = tp_chunk_store_lock(&J->ds[t].cs, 0, 10000, err)) < 0)
+			goto out;
+		if ((r = tp_datastore_staging_dir(&J->ds[t], J->set_text, &J->staging[t], err)) < 0)
+			goto out;
+		/* we hold the media-set lock: anything staged for this set is from a crashed run */
+		if ((r = tp_rm_rf(J->staging[t], err)) < 0 || (r = tp_mkdir_p(J->staging[t], 0750, err)) < 0)
+			goto out;
+	}
+	for (size_t t = 0; t < J->plan.ntapes; t++) /* the reset must not count */
+		(void)t;
+	for (int i = 0; i < J->nsess; i++)
+		tp_drive_reset_counters(J->sess[i].drive);
+	if (tp_queue_init(&J->work, 16) < 0) {
+		r = tp_err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	work_started = 1;
+	int nw = o->workers > 0 && o->workers <= 8 ? o->workers : 2;
+	for (; nworkers < nw; nworkers++)
+		if (pthread_create(&workers[nworkers], NULL, worker_main, J) != 0)
+			break;
+	struct drive_thread dt[8];
+	for (int i = 0; i < J->nsess; i++) {
+		dt[i] = (struct drive_thread){ J, i, 0, tp_task_current() };
+		if (pthread_create(&dt[i].th, NULL, drive_main, &dt[i]) != 0) {
+			dt[i].th = 0;
+			drive_main(&dt[i]);
+		}
+	}
+	for (int i = 0; i < J->nsess; i++)
+		if (dt[i].th)
+			pthread_join(dt[i].th, NULL);
+	tp_queue_close(&J->work);
+	for (int i = 0; i < nworkers; i++)
+		pthread_join(workers[i], NULL);
+	nworkers = 0;
+	for (int i = 0; i < J->nsess; i++)
+		tp_tape_counters_add(&J->counters, &J->sess[i].drive->counters);
+	if (J->fatal) {
+		r = J->fatal;
+		*err = J->fatal_err;
+		goto out;
+	}
+	for (size_t i = 0; i < J->plan.nsnaps; i++) {
+		tp_restore_snap *s = &J->plan.snaps[i];
+		if (s->state == TP_RS_PENDING)
+			publish(J, s);
+	}
+	tp_lto_estimate est;
+	tp_lto_estimate_counters(gen, &J->counters, J->media_bytes, &est);
+	res->simulated_tape_seconds = est.total_s;
+	res->tape_loads = J->counters.loads;
+	res->tape_locates = J->counters.locates;
+	res->bytes_read_from_tape = J->counters.bytes_read;
+	res->chunks_restored = J->chunks_restored;
+summary:
+	for (size_t i = 0; i < J->plan.nsnaps; i++) {
+		tp_restore_snap *s = &J->plan.snaps[i];
+		if (s->state == TP_RS_RESTORED)
+			json_array_append_new(res->restored, json_string(s->spec));
+		else if (s->state == TP_RS_SKIPPED)
+			json_object_set_new(res->skipped, s->spec, json_string(s->reason));
+		else if (s->state == TP_RS_FAILED)
+			json_object_set_new(res->failed, s->spec, json_string(s->reason));
+		if (s->state == TP_RS_RESTORED)
+			tp_info("restored %s", s->spec);
+		else if (s->state != TP_RS_PENDING)
+			tp_info("%s %s: %s", s->state == TP_RS_SKIPPED ? "skipped" : "failed", s->spec, s->reason);
+	}
+	r = 0;
+	if (json_object_size(res->failed))
+		r = tp_err_set(err, -TP_EDIGEST, "%zu snapshot(s) failed: %s: %s", json_object_size(res->failed),
+			       json_object_iter_key(json_object_iter(res->failed)),
+			       json_string_value(json_object_iter_value(json_object_iter(res->failed))));
+out:
+	if (work_started) {
+		tp_queue_close(&J->work);
+		for (int i = 0; i < nworkers; i++)
+			pthread_join(workers[i], NULL);
+		struct witem *it;
+		while ((it = tp_queue_pop(&J->work))) {
+			free(it->blob);
+			free(it);
+		}
+		tp_queue_destroy(&J->work);
+	}
+	cleanup_staging(J);
+	for (int t = 0; t < TP_RESTORE_MAX_TARGETS; t++) {
+		free(J->staging[t]);
+		if (J->ds_open[t])
+			tp_datastore_close(&J->ds[t]);
+	}
+	for (int i = 0; i < J->nsess; i++)
+		tp_tape_session_close(&J->sess[i]);
+	tp_catalog_close(db);
+	tp_lock_release(&set_lock);
+	if (inv_open)
+		tp_inventory_close(&inv);
+	tp_restore_plan_free(&J->plan);
+	tp_digest_set_free(&J->done);
+	tp_digest_set_free(&J->bad);
+	pthread_mutex_destroy(&J->mu);
+	free(J);
+	return r;
+}
+
+void tp_tape_restore_result_free(tp_tape_restore_result *res)
+{
+	json_decref(res->restored);
+	json_decref(res->skipped);
+	json_decref(res->failed);
+	json_decref(res->plan);
+	memset(res, 0, sizeof(*res));
+}
+
+json_t *tp_tape_restore_result_json(const tp_tape_restore_result *res, const char *upid, double seconds)
+{
+	json_t *o = json_pack("{s:s?,s:O,s:O,s:O,s:I,s:I,s:I,s:I,s:I,s:f,s:f}", "upid", upid, "restored", res->restored,
+			      "skipped", res->skipped, "failed", res->failed, "tape_loads", (json_int_t)res->tape_loads,
+			      "tape_locates", (json_int_t)res->tape_locates, "bytes_read_from_tape",
+			      (json_int_t)res->bytes_read_from_tape, "chunks_restored", (json_int_t)res->chunks_restored,
+			      "chunks_present", (json_int_t)res->chunks_present, "simulated_tape_seconds",
+			      res->simulated_tape_seconds, "seconds", seconds);
+	if (o && res->plan)
+		json_object_set(o, "plan", res->plan);
+	return o;
+}

@@ -1,0 +1,52 @@
+/* Tape restore: plan from the catalog, one forward pass per tape, verify, stage, publish. */
+#ifndef TAPIR_TAPE_TAPE_RESTORE_H
+#define TAPIR_TAPE_TAPE_RESTORE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+typedef struct tp_tape_restore_opts {
+	const char *media_set;               /* uuid */
+	const char *store_map;               /* "target" or "src=dst,...[,default]" */
+	const char *const *snapshots;        /* "store:[ns/..]type/id/time" */
+	int nsnapshots;
+	const char *const *namespaces;       /* "store=S[,source=NS][,target=NS][,max-depth=N]" */
+	int nnamespaces;
+	const char *const *drives;
+	int ndrives;
+	const char *authid;                  /* caller, root@pam for the local CLI */
+	const char *owner;                   /* restore owner (default: authid) */
+	const char *notify_user;
+	int dry_run;
+	const char *lock_owner;              /* task UPID, written into the locks */
+	int lto_gen;                         /* timing model generation (0 = LTO-9) */
+	int workers;                         /* verify/insert threads (0 = 2) */
+} tp_tape_restore_opts;
+
+typedef struct tp_tape_restore_result {
+	json_t *restored;      /* ["store:path" -> as restored] */
+	json_t *skipped;       /* {spec: reason} */
+	json_t *failed;        /* {spec: reason} */
+	json_t *plan;          /* the plan (always) */
+	uint64_t tape_loads, tape_locates, bytes_read_from_tape;
+	uint64_t chunks_restored, chunks_present;
+	double simulated_tape_seconds;
+} tp_tape_restore_result;
+
+/*
+ * Runs the restore (or only plans it with dry_run).  Holds the media-set
+ * lock, the drive locks and the target chunk stores' shared locks for the
+ * whole run.  Each snapshot is published by one rename once every chunk its
+ * indexes reference is present in the target; a snapshot that cannot be
+ * completed is failed and named, the others go on.  Returns 0 when nothing
+ * failed, -TP_EDIGEST when some snapshot failed (err names the count), or
+ * another negative code for what stopped the whole restore.
+ */
+int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *res, tp_err *err);
+void tp_tape_restore_result_free(tp_tape_restore_result *res);
+/* The summary object of design.md (plus "plan"); new reference. */
+json_t *tp_tape_restore_result_json(const tp_tape_restore_result *res, const char *upid, double seconds);
+
+#endif
