@@ -26,6 +26,7 @@ int cmd_backup(int argc, char **argv, tp_err *err);
 int cmd_restore(int argc, char **argv, tp_err *err);
 int cmd_tape(int argc, char **argv, tp_err *err);
 int cmd_tape_backup(int argc, char **argv, tp_err *err);
+int cmd_tape_restore(int argc, char **argv, tp_err *err);
 int cmd_verify(int argc, char **argv, tp_err *err);
 int cmd_catalog(int argc, char **argv, tp_err *err);
 int cmd_key(int argc, char **argv, tp_err *err);
@@ -35,6 +36,7 @@ int cmd_task(int argc, char **argv, tp_err *err);
 int cmd_pool(int argc, char **argv, tp_err *err);
 int cmd_media(int argc, char **argv, tp_err *err);
 int cmd_media_set(int argc, char **argv, tp_err *err);
+int cmd_gc(int argc, char **argv, tp_err *err);
 /* `tapir tape key ...` (cmd_tape_key.c), dispatched by the `tape` group. */
 int cmd_tape_key(int argc, char **argv, tp_err *err);
 int cmd_server(int argc, char **argv, tp_err *err);
