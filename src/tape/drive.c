@@ -6,9 +6,11 @@
 #include <string.h>
 
 extern const tp_drive_ops tp_drive_virtual_ops;
+extern const tp_drive_ops tp_drive_lto_ops;
 
 static const tp_drive_ops *const registry[] = {
 	&tp_drive_virtual_ops,
+	&tp_drive_lto_ops,
 };
 
 static const char *const type_names[] = { "virtual", "lto", NULL };
