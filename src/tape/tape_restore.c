@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/acl.h"
 #include "base/fsutil.h"
 #include "base/hex.h"
 #include "base/json_util.h"
@@ -455,7 +456,7 @@ static void publish(struct rjob *J, tp_restore_snap *s)
 		snprintf(s->reason, sizeof(s->reason), "%s", e.msg);
 		goto out;
 	}
-	if (strcmp(cur, owner) && strncmp(owner, cur, strlen(cur))) {
+	if (!tp_owner_matches(owner, cur)) {
 		s->state = TP_RS_SKIPPED;
 		snprintf(s->reason, sizeof(s->reason), "backup group owned by %s, not %s", cur, owner);
 	} else if ((r = tp_snapshot_publish(ds, dir, &s->dst, &e)) < 0) {
