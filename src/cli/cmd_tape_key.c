@@ -5,12 +5,13 @@
 
 #include "base/buf.h"
 #include "base/fsutil.h"
+#include "base/paths.h"
 #include "base/timefmt.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "crypto/crypt_config.h"
-#include "tape/drive_config.h"
 #include "tape/tape_key.h"
+#include "tape/tape_session.h"
 
 #define USAGE                                                                                               \
 	"tapir tape key create [--kdf scrypt|pbkdf2|none] [--hint H] | list | show FP | "                  \
@@ -202,14 +203,23 @@ static int key_paperkey(const tp_args *a, tp_err *err)
 	return 0;
 }
 
+/* Under the drive's session lock (a running job on the drive is named in the error). */
 static int restore_from_drive(const char *drive, const char *pass, uint8_t fp[32], char *label, tp_err *err)
 {
-	tp_drive *d;
-	int r = tp_drive_open_by_name(drive, &d, err);
+	tp_tape_session s;
+	/* the session's lock directory (run/drive-lock) may not exist yet */
+	char *ld = tp_run_path("drive-lock");
+	if (!ld)
+		return tp_err_set(err, -ENOMEM, "out of memory");
+	int r = tp_mkdir_p(ld, 0700, err);
+	free(ld);
 	if (r < 0)
 		return r;
-	r = tp_tape_key_restore_from_drive(d, pass, fp, label, err);
-	tp_drive_close(d);
+	r = tp_tape_session_open(&s, drive, "tapir tape key restore", -1, err);
+	if (r < 0)
+		return r;
+	r = tp_tape_key_restore_from_drive(s.drive, pass, fp, label, err);
+	tp_tape_session_close(&s);
 	return r;
 }
 

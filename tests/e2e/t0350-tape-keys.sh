@@ -140,5 +140,5 @@ write_tape TAPE02 "$FP3" "$T/kc.json"
 expect_fail "but $FP3 was expected" env TAPIR_KEY_PASSWORD=second-pass "$TAPIR_BIN" tape key restore --drive vd
 write_tape TAPE03 - -
 expect_fail "tape TAPE03 .*no key-config" env TAPIR_KEY_PASSWORD=second-pass "$TAPIR_BIN" tape key restore --drive vd
-expect_fail "no drive named 'nodrive'" tapir tape key restore --drive nodrive
+expect_fail "drive 'nodrive' does not exist" tapir tape key restore --drive nodrive
 echo "t0350 ok"
