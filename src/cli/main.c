@@ -24,6 +24,7 @@ static const tp_cmd_group groups[] = {
 	{ "pool", cmd_pool, "pool create NAME [--allocation continue|always|CALENDAR] [--retention keep|overwrite|SPAN] [--template T] [--encrypt FINGERPRINT] [--comment C] | list | config NAME | update NAME ... [--delete PROP] | remove NAME [--force]" },
 	{ "media", cmd_media, "media list [--pool P] | content [--pool P] [--media-set UUID] | destroy LABEL|UUID [--force]" },
 	{ "media-set", cmd_media_set, "media-set list [--pool P]" },
+	{ "server", cmd_server, "server [--listen ADDR:PORT] [--no-tls]" },
 	{ "task", cmd_task, "task list [--running] [--type T] [--limit N] [--since T] | log UPID | stop UPID | status UPID | selftest [--seconds N] [--warnings N] [--fail MSG]" },
 };
 
