@@ -6,9 +6,11 @@
 #include <string.h>
 
 extern const tp_changer_ops tp_changer_virtual_ops;
+extern const tp_changer_ops tp_changer_smc_ops;
 
 static const tp_changer_ops *const registry[] = {
 	&tp_changer_virtual_ops,
+	&tp_changer_smc_ops,
 };
 
 static const char *const type_names[] = { "virtual", "scsi", NULL };

@@ -557,8 +557,10 @@ static int lto_open(const char *name, const json_t *conf, void **priv, tp_err *e
 		goto out;
 	if ((r = lock_device(d, path, (int)v, err)) < 0)
 		goto out;
-	if ((r = tp_scsi_open(path, &d->dev, err)) < 0)
+	if ((r = tp_scsi_open(path, &d->dev, err)) < 0) {
+		tp_err_wrap(err, r, "opening the lto device");
 		goto out;
+	}
 
 	tp_cdb c;
 	uint8_t buf[255];

@@ -343,7 +343,9 @@ static void test_config_roundtrip(void **state)
 	tp_drive *dr = NULL;
 	assert_int_equal(tp_drive_open_by_name("nope", &dr, &err), -TP_ENOTFOUND);
 	assert_non_null(strstr(err.msg, "no drive named 'nope'"));
-	assert_int_equal(tp_drive_open_by_name("l0", &dr, &err), -ENOTSUP);
+	/* the lto backend tries the device (absent here, or not a tape drive) and names it */
+	assert_true(tp_drive_open_by_name("l0", &dr, &err) < 0);
+	assert_non_null(strstr(err.msg, "/dev/sg1"));
 	tp_changer *cc = NULL;
 	assert_int_equal(tp_changer_open_by_name("lib", &cc, &err), -TP_ENOTFOUND);
 
