@@ -8,7 +8,8 @@
 #include "crypto/hash.h"
 #include "format/magic.h"
 
-#define SLICE (1024u * 1024u)
+/* one block at a time, so LEOM is seen before the next block: a small early-warning zone must not be overrun */
+#define SLICE TP_TAPE_BLOCK_PAYLOAD
 
 void tp_chunk_entry_header_encode(uint8_t out[TP_CHUNK_ENTRY_HEADER_SIZE], const uint8_t digest[32],
 				  uint64_t size)

@@ -11,7 +11,8 @@
 #include "format/magic.h"
 #include "format/pxar.h"
 
-#define COPY_BUF (1024u * 1024u)
+/* one block of payload per write, so LEOM stops the archive before the hard end */
+#define COPY_BUF TP_TAPE_BLOCK_PAYLOAD
 #define ROOT_MODE 0040664u
 #define ENTRY_ITEM (TP_PXAR_HEADER_SIZE + TP_PXAR_STAT_SIZE)
 

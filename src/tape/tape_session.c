@@ -18,6 +18,10 @@ int tp_tape_session_open(tp_tape_session *s, const char *name, const char *owner
 	if (r < 0)
 		return r;
 	char *dir = tp_run_path("drive-lock");
+	if (dir && (r = tp_mkdir_p(dir, 0700, err)) < 0) {
+		free(dir);
+		return r;
+	}
 	char *lp = dir ? tp_path_join(dir, name) : NULL;
 	free(dir);
 	if (!lp)

@@ -193,16 +193,22 @@ static void test_leom_close(void **state)
 	tp_block_reader_free(&r);
 	tp_mem_tape_free(&t);
 
-	/* LEOM during the last slice: the chunk is complete and counts; the next one does not */
+	/*
+	 * LEOM during the last slice: the chunk is complete and counts; the next
+	 * one does not.  Slices are one block payload (262128): the stream holds
+	 * 66 (content header + JSON) + 48+700000 + 48+20 bytes, i.e. blocks 0 and
+	 * 1 are out and 175926 bytes are buffered; the third entry (48+100000
+	 * bytes, one slice) completes block 2, which is in the early-warning zone.
+	 */
 	tp_mem_tape_init(&t);
-	t.early_warning = 3;
-	blob cs[3] = { make_blob(700000, 7, 0), make_blob(20, 8, 0), make_blob(30, 9, 0) };
+	t.early_warning = 2;
+	blob cs[4] = { make_blob(700000, 7, 0), make_blob(20, 8, 0), make_blob(30, 9, 0), make_blob(100000, 10, 0) };
 	tp_chunk_archive_writer w;
 	assert_int_equal(tp_chunk_archive_writer_open(&w, &t.io, "s", NULL, 1, &e), 0);
 	assert_int_equal(tp_chunk_archive_writer_add(&w, cs[0].digest, cs[0].data, cs[0].len, &offs[0], &e), 1);
 	assert_int_equal(tp_chunk_archive_writer_full(&w), 0);
 	assert_int_equal(tp_chunk_archive_writer_add(&w, cs[1].digest, cs[1].data, cs[1].len, &offs[1], &e), 1);
-	assert_int_equal(tp_chunk_archive_writer_add(&w, cs[0].digest, cs[0].data, cs[0].len, &offs[0], &e), 1);
+	assert_int_equal(tp_chunk_archive_writer_add(&w, cs[3].digest, cs[3].data, cs[3].len, &offs[0], &e), 1);
 	assert_int_equal(tp_chunk_archive_writer_leom(&w), 1);
 	assert_int_equal(tp_chunk_archive_writer_full(&w), 1);
 	assert_int_equal(tp_chunk_archive_writer_add(&w, cs[2].digest, cs[2].data, cs[2].len, &offs[2], &e), 0);
@@ -214,13 +220,13 @@ static void test_leom_close(void **state)
 	tp_chunk_archive_reader_init(&cr, &r);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(tp_chunk_archive_reader_next(&cr, &en, &e), 1);
-	assert_memory_equal(en.digest, cs[0].digest, 32);
+	assert_memory_equal(en.digest, cs[3].digest, 32);
 	assert_int_equal(tp_chunk_archive_reader_next(&cr, &en, &e), 0);
 	assert_int_equal(cr.truncated, 0);
 	tp_chunk_archive_reader_free(&cr);
 	tp_block_reader_free(&r);
 	tp_mem_tape_free(&t);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		free(cs[i].data);
 	for (int i = 0; i < 2; i++)
 		free(bs[i].data);
