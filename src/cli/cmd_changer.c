@@ -1,4 +1,4 @@
-/* `tapir changer create|list|remove|status|transfer|load|unload|export|insert`: media changers. */
+/* `tapir changer create|list|remove|scan|status|transfer|load|unload|export|insert`: media changers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "tape/drive_config.h"
+#include "tape/scsi_scan.h"
 
 static int changer_create(const tp_args *a, tp_err *err)
 {
@@ -195,7 +196,7 @@ static int changer_action(const char *sub, const tp_args *a, tp_err *err)
 		k++;
 	if (k == sizeof(u) / sizeof(u[0]))
 		return tp_err_set(err, -EINVAL,
-				  "unknown subcommand 'changer %s' (create, list, remove, status, transfer, load, unload, export, insert)",
+				  "unknown subcommand 'changer %s' (create, list, remove, scan, status, transfer, load, unload, export, insert)",
 				  sub);
 	int r = tp_args_need_pos(a, u[k].min, u[k].max, u[k].usage, err);
 	if (r < 0)
@@ -241,6 +242,37 @@ static int changer_action(const char *sub, const tp_args *a, tp_err *err)
 	return r;
 }
 
+/* `tapir changer scan`: the SCSI media changers in sysfs (/dev/sgN) with vendor, model and serial. */
+static int changer_scan(const tp_args *a, tp_err *err)
+{
+	int r = tp_args_need_pos(a, 0, 0, "tapir changer scan", err);
+	if (r < 0)
+		return r;
+	tp_scsi_scan_entry *list = NULL;
+	size_t n = 0;
+	if ((r = tp_scsi_scan(NULL, NULL, 1, &list, &n, err)) < 0)
+		return r;
+	json_t *arr = a->out == TP_OUT_TEXT ? NULL : json_array();
+	for (size_t i = 0; i < n; i++) {
+		const tp_scsi_scan_entry *e = &list[i];
+		if (e->type != 8) /* TP_PDT_CHANGER */
+			continue;
+		if (a->out == TP_OUT_TEXT)
+			printf("%-12s %-8s %-16s %-20s %s\n", e->path, e->vendor, e->model, e->serial[0] ? e->serial : "-",
+			       e->hctl);
+		else
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "path", e->path, "kind",
+							     tp_scsi_type_name(e->type), "vendor", e->vendor, "model",
+							     e->model, "revision", e->revision, "serial",
+							     e->serial[0] ? json_string(e->serial) : json_null(), "hctl",
+							     e->hctl[0] ? json_string(e->hctl) : json_null()));
+	}
+	if (arr)
+		tp_print_json(a, arr);
+	free(list);
+	return 0;
+}
+
 int cmd_changer(int argc, char **argv, tp_err *err)
 {
 	static const char *const allowed[] = { "type", "path", "slots", "import-export-slots", "drivenum",
@@ -258,5 +290,7 @@ int cmd_changer(int argc, char **argv, tp_err *err)
 		return changer_list(&a, err);
 	if (!strcmp(sub, "remove"))
 		return changer_remove(&a, err);
+	if (!strcmp(sub, "scan"))
+		return changer_scan(&a, err);
 	return changer_action(sub, &a, err);
 }

@@ -1,4 +1,4 @@
-/* `tapir drive create|list|remove|status`: tape drive configuration. */
+/* `tapir drive create|list|remove|status|scan`: tape drive configuration and discovery. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "tape/drive_config.h"
+#include "tape/scsi_scan.h"
 
 /* An absolute form of a directory argument (malloc'd). */
 static char *absolute_dir(const char *p)
@@ -182,12 +183,43 @@ out:
 	return r;
 }
 
+/* `tapir drive scan`: the SCSI tape drives in sysfs (/dev/sgN) with vendor, model and serial. */
+static int drive_scan(const tp_args *a, tp_err *err)
+{
+	int r = tp_args_need_pos(a, 0, 0, "tapir drive scan", err);
+	if (r < 0)
+		return r;
+	tp_scsi_scan_entry *list = NULL;
+	size_t n = 0;
+	if ((r = tp_scsi_scan(NULL, NULL, 1, &list, &n, err)) < 0)
+		return r;
+	json_t *arr = a->out == TP_OUT_TEXT ? NULL : json_array();
+	for (size_t i = 0; i < n; i++) {
+		const tp_scsi_scan_entry *e = &list[i];
+		if (e->type != 1) /* TP_PDT_TAPE (scsi_cdb.h clashes with drive.h) */
+			continue;
+		if (a->out == TP_OUT_TEXT)
+			printf("%-12s %-8s %-16s %-20s %s\n", e->path, e->vendor, e->model, e->serial[0] ? e->serial : "-",
+			       e->hctl);
+		else
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "path", e->path, "kind",
+							     tp_scsi_type_name(e->type), "vendor", e->vendor, "model",
+							     e->model, "revision", e->revision, "serial",
+							     e->serial[0] ? json_string(e->serial) : json_null(), "hctl",
+							     e->hctl[0] ? json_string(e->hctl) : json_null()));
+	}
+	if (arr)
+		tp_print_json(a, arr);
+	free(list);
+	return 0;
+}
+
 int cmd_drive(int argc, char **argv, tp_err *err)
 {
 	static const char *const allowed[] = { "type", "path", "max-size", "changer", "changer-drivenum", "faults", NULL };
 	tp_args a;
 	if (argc < 1)
-		return tp_err_set(err, -EINVAL, "usage: tapir drive create|list|remove|status ...");
+		return tp_err_set(err, -EINVAL, "usage: tapir drive create|list|remove|status|scan ...");
 	const char *sub = argv[0];
 	int r = tp_args_parse(&a, argc - 1, argv + 1, allowed, NULL, err);
 	if (r < 0)
@@ -202,5 +234,7 @@ int cmd_drive(int argc, char **argv, tp_err *err)
 		return drive_remove(&a, err);
 	if (!strcmp(sub, "status"))
 		return drive_status(&a, err);
-	return tp_err_set(err, -EINVAL, "unknown subcommand 'drive %s' (create, list, remove, status)", sub);
+	if (!strcmp(sub, "scan"))
+		return drive_scan(&a, err);
+	return tp_err_set(err, -EINVAL, "unknown subcommand 'drive %s' (create, list, remove, status, scan)", sub);
 }
