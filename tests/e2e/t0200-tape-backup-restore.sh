@@ -61,7 +61,7 @@ res=$(tapir tape restore "$set_uuid" store1=store2 store1:host/h1/2026-01-05T00:
 [ "$(json_get "$res" '"not in media set" in j["failed"]["store1:host/h1/2030-01-01T00:00:00Z"]')" = True ] || fail "$res"
 [ "$(json_get "$res" '"malformed" in j["failed"]["store1:host/../x"]')" = True ] || fail "$res"
 tapir restore --store store2 vm/100/2026-01-01T00:00:00Z disk.img "$T/r.img"
-cmp "$T/copy1/day" "$T/r.img" || fail "restored image differs"
+cmp "$T/copy6/day" "$T/r.img" || fail "restored image differs"
 [ -z "$(ls -A "$T/ds2/.tmp/$set_uuid" 2>/dev/null)" ] || fail "staging left behind"
 
 # owner mismatch: the group in the target belongs to someone else
