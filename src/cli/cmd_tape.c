@@ -9,6 +9,15 @@ static const tp_cmd_group tape_cmds[] = {
 	{ "restore", cmd_tape_restore, "restore MEDIA_SET STORE_MAP [SNAPSHOT...] --drive D [--drive D2 ...] [--namespaces ...] [--owner AUTHID] [--notify-user USERID] [--dry-run]" },
 	{ "backup", cmd_tape_backup, "backup STORE POOL --drive D [--ns NS] [--max-depth N] [--latest-only] [--force-media-set] [--eject-media] [--export-media-set]" },
 	{ "key", cmd_tape_key, "key create [--kdf scrypt|pbkdf2|none] [--hint H] | list | show FP | change-passphrase FP [--kdf K] [--hint H] | paperkey FP | restore --key-config FILE|--drive D | remove FP [--force]" },
+	{ "label", cmd_tape_label, "label --drive D --label-text T [--pool P]" },
+	{ "barcode-label", cmd_tape_barcode_label, "barcode-label --drive D [--pool P]" },
+	{ "load-media", cmd_tape_load_media, "load-media --drive D LABEL" },
+	{ "unload", cmd_tape_unload, "unload --drive D [--target-slot N]" },
+	{ "eject", cmd_tape_eject, "eject --drive D" },
+	{ "read-label", cmd_tape_read_label, "read-label --drive D [--inventorize]" },
+	{ "inventory", cmd_tape_inventory, "inventory --drive D [--read-all-labels] [--catalog]" },
+	{ "status", cmd_tape_status, "status --drive D" },
+	{ "catalog", cmd_tape_catalog, "catalog --drive D [--scan] [--force]" },
 	{ NULL, NULL, NULL },
 };
 

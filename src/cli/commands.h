@@ -43,4 +43,15 @@ int cmd_server(int argc, char **argv, tp_err *err);
 /* `tapir tape backup-job ...`: argv[0] = create|list|show|update|remove|run (dispatched by cmd_tape). */
 int cmd_tape_backup_job(int argc, char **argv, tp_err *err);
 
+/* Tapes in drives (cmd_tape_media.c), dispatched by the `tape` group. */
+int cmd_tape_label(int argc, char **argv, tp_err *err);
+int cmd_tape_barcode_label(int argc, char **argv, tp_err *err);
+int cmd_tape_load_media(int argc, char **argv, tp_err *err);
+int cmd_tape_unload(int argc, char **argv, tp_err *err);
+int cmd_tape_eject(int argc, char **argv, tp_err *err);
+int cmd_tape_read_label(int argc, char **argv, tp_err *err);
+int cmd_tape_inventory(int argc, char **argv, tp_err *err);
+int cmd_tape_status(int argc, char **argv, tp_err *err);
+int cmd_tape_catalog(int argc, char **argv, tp_err *err);
+
 #endif
