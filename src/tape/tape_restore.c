@@ -31,9 +31,6 @@
 #include "tape/tape_session.h"
 #include "task/task.h"
 
-/* Reading through a gap of at most this many blocks beats a LOCATE on any LTO. */
-#define READ_THROUGH_BLOCKS 64
-
 struct rjob {
 	const tp_tape_restore_opts *o;
 	tp_tape_restore_result *res;
@@ -53,6 +50,7 @@ struct rjob {
 	tp_tape_counters counters;
 	uint64_t chunks_restored;
 	uint64_t media_bytes;
+	const tp_lto_gen *gen;
 };
 
 struct witem {
@@ -263,8 +261,12 @@ static int read_chunks(struct rjob *J, tp_tape_session *S, const tp_restore_read
 	return r;
 }
 
-/* Moves forward to object `target`: reads through a short gap, LOCATEs over a long one. */
-static int seek_forward(tp_tape_session *S, uint64_t target, tp_err *err)
+/*
+ * Moves forward to object `target`: reads through a gap when that costs no
+ * more tape time than a LOCATE over it (the LTO model, distances scaled from
+ * the cartridge to a native one), LOCATEs otherwise.
+ */
+static int seek_forward(struct rjob *J, tp_tape_session *S, uint64_t target, tp_err *err)
 {
 	tp_drive_pos p;
 	int r = tp_drive_read_position(S->drive, &p, err);
@@ -272,21 +274,26 @@ static int seek_forward(tp_tape_session *S, uint64_t target, tp_err *err)
 		return r;
 	if (p.object == target)
 		return 0;
-	if (p.object < target && target - p.object <= READ_THROUGH_BLOCKS) {
-		uint8_t *buf = malloc(TP_TAPE_BLOCK_SIZE);
-		if (!buf)
-			return tp_err_set(err, -ENOMEM, "out of memory");
-		for (uint64_t o = p.object; o < target && r >= 0; o++) {
-			long n = tp_drive_read_block(S->drive, buf, TP_TAPE_BLOCK_SIZE, err);
-			if (n == TP_TAPE_READ_EOD)
-				r = tp_err_set(err, -TP_EFORMAT, "end of data before object %llu", (unsigned long long)target);
-			else if (n < 0)
-				r = (int)n;
-		}
-		free(buf);
-		return r < 0 ? r : 0;
+	int read_through = 0;
+	if (p.object < target) {
+		uint64_t gap = (target - p.object) * TP_TAPE_BLOCK_SIZE;
+		uint64_t native = (uint64_t)((double)gap * tp_lto_scale(J->gen, J->media_bytes));
+		read_through = tp_lto_transfer_seconds(J->gen, native) <= tp_lto_locate_seconds(J->gen, native);
 	}
-	return tp_drive_locate(S->drive, target, err);
+	if (!read_through)
+		return tp_drive_locate(S->drive, target, err);
+	uint8_t *buf = malloc(TP_TAPE_BLOCK_SIZE);
+	if (!buf)
+		return tp_err_set(err, -ENOMEM, "out of memory");
+	for (uint64_t o = p.object; o < target && r >= 0; o++) {
+		long n = tp_drive_read_block(S->drive, buf, TP_TAPE_BLOCK_SIZE, err);
+		if (n == TP_TAPE_READ_EOD)
+			r = tp_err_set(err, -TP_EFORMAT, "end of data before object %llu", (unsigned long long)target);
+		else if (n < 0)
+			r = (int)n;
+	}
+	free(buf);
+	return r < 0 ? r : 0;
 }
 
 static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tape *T, tp_err *err)
@@ -315,7 +322,7 @@ static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tap
 		pthread_mutex_unlock(&J->mu);
 		if (stop || (r = tp_task_check_abort(err)) < 0)
 			return r < 0 ? r : -TP_EABORT;
-		if ((r = seek_forward(S, rd->first_object, err)) < 0)
+		if ((r = seek_forward(J, S, rd->first_object, err)) < 0)
 			return r;
 		tp_err e = { 0 };
 		if (rd->kind == TP_READ_SNAPSHOT) {
@@ -541,6 +548,7 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 	}
 	J->media_bytes = J->sess[0].drive->media_bytes;
 	const tp_lto_gen *gen = tp_lto_gen_get(o->lto_gen ? o->lto_gen : 9);
+	J->gen = gen;
 	tp_restore_request req = { .set = set, .map = &map, .snapshots = o->snapshots, .nsnapshots = o->nsnapshots,
 				   .ns = nsm, .nns = o->nnamespaces, .authid = o->authid ? o->authid : "root@pam",
 				   .owner = o->owner, .pool = pool, .drives = o->drives, .ndrives = o->ndrives,
@@ -548,6 +556,16 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 	if ((r = tp_restore_plan_build(db, &req, &J->plan, err)) < 0)
 		goto out;
 	res->plan = tp_restore_plan_json(&J->plan);
+	{
+		/* for the benchmark: what the 2021 three-phase design would do with the same selection */
+		tp_tape_counters pc;
+		tp_lto_estimate pe;
+		if (tp_restore_plan_pbs2021(db, &J->plan, &req, &pc, &pe, NULL) == 0)
+			json_object_set_new(res->plan, "pbs-2021",
+					    json_pack("{s:I,s:I,s:I,s:f}", "tape_loads", (json_int_t)pc.loads, "tape_locates",
+						      (json_int_t)pc.locates, "bytes_read_from_tape", (json_int_t)pc.bytes_read,
+						      "simulated_tape_seconds", pe.total_s));
+	}
 	res->chunks_present = J->plan.chunks_present;
 	/* the required media, up front */
 	for (size_t t = 0; t < J->plan.ntapes; t++)
