@@ -6,20 +6,8 @@
 #include <stdint.h>
 
 #include "base/err.h"
-/*
- * scsi_cdb.h (SPACE codes) and drive.h (space kinds) both name
- * TP_SPACE_BLOCKS/FILEMARKS/EOD: here the SCSI codes become TP_SCSI_SPACE_*.
- */
-#define TP_SPACE_BLOCKS TP_SCSI_SPACE_BLOCKS
-#define TP_SPACE_FILEMARKS TP_SCSI_SPACE_FILEMARKS
-#define TP_SPACE_SEQ_FILEMARKS TP_SCSI_SPACE_SEQ_FILEMARKS
-#define TP_SPACE_EOD TP_SCSI_SPACE_EOD
 #include "tape/scsi_cdb.h"
 #include "tape/scsi_transport.h"
-#undef TP_SPACE_BLOCKS
-#undef TP_SPACE_FILEMARKS
-#undef TP_SPACE_SEQ_FILEMARKS
-#undef TP_SPACE_EOD
 #include "tape/drive.h"
 
 /*

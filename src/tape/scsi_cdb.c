@@ -107,25 +107,25 @@ int tp_cdb_write_filemarks6(tp_cdb *c, int immed, uint32_t count, tp_err *err)
 
 int tp_cdb_space6(tp_cdb *c, enum tp_space_code code, int32_t count, tp_err *err)
 {
-	if ((unsigned)code > TP_SPACE_EOD)
+	if ((unsigned)code > TP_SCSI_SPACE_EOD)
 		return bad_arg(c, err, "SPACE(6)", "code %u is not blocks/filemarks/sequential filemarks/EOD",
 			       (unsigned)code);
 	if (count < -0x800000 || count > 0x7fffff)
 		return bad_arg(c, err, "SPACE(6)", "count %d does not fit 24-bit two's complement", (int)count);
 	init(c, TP_OP_SPACE6, 6, TP_SCSI_DIR_NONE, 0, "SPACE(6)");
 	c->b[1] = (uint8_t)code;
-	put_be24(c->b + 2, code == TP_SPACE_EOD ? 0 : (uint32_t)count & 0xffffff);
+	put_be24(c->b + 2, code == TP_SCSI_SPACE_EOD ? 0 : (uint32_t)count & 0xffffff);
 	return 0;
 }
 
 int tp_cdb_space16(tp_cdb *c, enum tp_space_code code, int64_t count, tp_err *err)
 {
-	if ((unsigned)code > TP_SPACE_EOD)
+	if ((unsigned)code > TP_SCSI_SPACE_EOD)
 		return bad_arg(c, err, "SPACE(16)", "code %u is not blocks/filemarks/sequential filemarks/EOD",
 			       (unsigned)code);
 	init(c, TP_OP_SPACE16, 16, TP_SCSI_DIR_NONE, 0, "SPACE(16)");
 	c->b[1] = (uint8_t)code;
-	tp_put_be64(c->b + 4, code == TP_SPACE_EOD ? 0 : (uint64_t)count);
+	tp_put_be64(c->b + 4, code == TP_SCSI_SPACE_EOD ? 0 : (uint64_t)count);
 	return 0;
 }
 

@@ -82,10 +82,10 @@ int tp_cdb_write_filemarks6(tp_cdb *c, int immed, uint32_t count, tp_err *err);
 
 /* SPACE codes. */
 enum tp_space_code {
-	TP_SPACE_BLOCKS = 0,
-	TP_SPACE_FILEMARKS = 1,
-	TP_SPACE_SEQ_FILEMARKS = 2,
-	TP_SPACE_EOD = 3,
+	TP_SCSI_SPACE_BLOCKS = 0,
+	TP_SCSI_SPACE_FILEMARKS = 1,
+	TP_SCSI_SPACE_SEQ_FILEMARKS = 2,
+	TP_SCSI_SPACE_EOD = 3,
 };
 /* SPACE(6): count is signed 24-bit (-8388608..8388607), encoded in two's complement; 0 for EOD. */
 int tp_cdb_space6(tp_cdb *c, enum tp_space_code code, int32_t count, tp_err *err);

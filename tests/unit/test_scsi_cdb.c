@@ -92,29 +92,29 @@ static void test_space_locate(void **state)
 	(void)state;
 	tp_cdb c;
 	tp_err e = { 0 };
-	assert_int_equal(tp_cdb_space6(&c, TP_SPACE_FILEMARKS, 1, &e), 0);
+	assert_int_equal(tp_cdb_space6(&c, TP_SCSI_SPACE_FILEMARKS, 1, &e), 0);
 	expect_cdb(&c, CDB(0x11, 0x01, 0x00, 0x00, 0x01, 0x00), 6, TP_SCSI_DIR_NONE, 0);
 	/* -1 filemark: 24-bit two's complement ff ff ff */
-	assert_int_equal(tp_cdb_space6(&c, TP_SPACE_FILEMARKS, -1, &e), 0);
+	assert_int_equal(tp_cdb_space6(&c, TP_SCSI_SPACE_FILEMARKS, -1, &e), 0);
 	expect_cdb(&c, CDB(0x11, 0x01, 0xff, 0xff, 0xff, 0x00), 6, TP_SCSI_DIR_NONE, 0);
-	assert_int_equal(tp_cdb_space6(&c, TP_SPACE_BLOCKS, -2, &e), 0);
+	assert_int_equal(tp_cdb_space6(&c, TP_SCSI_SPACE_BLOCKS, -2, &e), 0);
 	expect_cdb(&c, CDB(0x11, 0x00, 0xff, 0xff, 0xfe, 0x00), 6, TP_SCSI_DIR_NONE, 0);
-	assert_int_equal(tp_cdb_space6(&c, TP_SPACE_BLOCKS, -8388608, &e), 0);
+	assert_int_equal(tp_cdb_space6(&c, TP_SCSI_SPACE_BLOCKS, -8388608, &e), 0);
 	expect_cdb(&c, CDB(0x11, 0x00, 0x80, 0x00, 0x00, 0x00), 6, TP_SCSI_DIR_NONE, 0);
-	assert_int_equal(tp_cdb_space6(&c, TP_SPACE_BLOCKS, 8388607, &e), 0);
+	assert_int_equal(tp_cdb_space6(&c, TP_SCSI_SPACE_BLOCKS, 8388607, &e), 0);
 	expect_cdb(&c, CDB(0x11, 0x00, 0x7f, 0xff, 0xff, 0x00), 6, TP_SCSI_DIR_NONE, 0);
-	assert_int_equal(tp_cdb_space6(&c, TP_SPACE_EOD, 0, &e), 0);
+	assert_int_equal(tp_cdb_space6(&c, TP_SCSI_SPACE_EOD, 0, &e), 0);
 	expect_cdb(&c, CDB(0x11, 0x03, 0x00, 0x00, 0x00, 0x00), 6, TP_SCSI_DIR_NONE, 0);
-	assert_int_equal(tp_cdb_space6(&c, TP_SPACE_BLOCKS, 8388608, &e), -EINVAL);
+	assert_int_equal(tp_cdb_space6(&c, TP_SCSI_SPACE_BLOCKS, 8388608, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "8388608"));
-	assert_int_equal(tp_cdb_space6(&c, TP_SPACE_BLOCKS, -8388609, &e), -EINVAL);
+	assert_int_equal(tp_cdb_space6(&c, TP_SCSI_SPACE_BLOCKS, -8388609, &e), -EINVAL);
 	assert_int_equal(tp_cdb_space6(&c, (enum tp_space_code)4, 1, &e), -EINVAL);
 
 	/* SPACE(16): count in bytes 4..11 */
-	assert_int_equal(tp_cdb_space16(&c, TP_SPACE_FILEMARKS, 0x123456789LL, &e), 0);
+	assert_int_equal(tp_cdb_space16(&c, TP_SCSI_SPACE_FILEMARKS, 0x123456789LL, &e), 0);
 	expect_cdb(&c, CDB(0x91, 0x01, 0, 0, 0x00, 0x00, 0x00, 0x01, 0x23, 0x45, 0x67, 0x89, 0, 0, 0, 0), 16,
 		   TP_SCSI_DIR_NONE, 0);
-	assert_int_equal(tp_cdb_space16(&c, TP_SPACE_BLOCKS, -1, &e), 0);
+	assert_int_equal(tp_cdb_space16(&c, TP_SCSI_SPACE_BLOCKS, -1, &e), 0);
 	expect_cdb(&c, CDB(0x91, 0x00, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0), 16,
 		   TP_SCSI_DIR_NONE, 0);
 	assert_int_equal(tp_cdb_space16(&c, (enum tp_space_code)7, 1, &e), -EINVAL);

@@ -481,12 +481,12 @@ static void test_write_read_space(void **state)
 
 	/* SPACE over the first filemark, then the third block is next */
 	rewind_drive();
-	assert_int_equal(tp_cdb_space6(&c, TP_SPACE_FILEMARKS, 1, NULL), 0);
+	assert_int_equal(tp_cdb_space6(&c, TP_SCSI_SPACE_FILEMARKS, 1, NULL), 0);
 	good(g.drv, &c, NULL, 0, NULL);
 	expect_block(buf, cap, 1000, 3);
 	/* SPACE to EOD, then reading hits EOD */
 	rewind_drive();
-	assert_int_equal(tp_cdb_space6(&c, TP_SPACE_EOD, 0, NULL), 0);
+	assert_int_equal(tp_cdb_space6(&c, TP_SCSI_SPACE_EOD, 0, NULL), 0);
 	good(g.drv, &c, NULL, 0, NULL);
 	assert_int_equal(read_next(buf, cap), -2);
 	/* a 512-byte read of the 64 KiB block: ILI with a negative INFO (block longer than asked) */
@@ -523,7 +523,7 @@ static void test_unsupported_or_parsed(void **state)
 	assert_int_equal(tp_cdb_locate16(&c, TP_LOCATE_FILEMARK, 0, 0, 0, 1, &e), 0);
 	if (run(g.drv, &c, NULL, 0, &res, &s, &cls, &e) != 0)
 		assert_int_equal(cls, TP_SENSE_ILLEGAL_REQUEST);
-	assert_int_equal(tp_cdb_space16(&c, TP_SPACE_FILEMARKS, 1, &e), 0);
+	assert_int_equal(tp_cdb_space16(&c, TP_SCSI_SPACE_FILEMARKS, 1, &e), 0);
 	if (run(g.drv, &c, NULL, 0, &res, &s, &cls, &e) != 0)
 		assert_int_equal(cls, TP_SENSE_ILLEGAL_REQUEST);
 
