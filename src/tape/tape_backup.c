@@ -24,6 +24,7 @@
 #include "store/datastore.h"
 #include "tape/catalog_db.h"
 #include "tape/media_pool.h"
+#include "tape/tape_key.h"
 #include "tape/tape_session.h"
 #include "task/task.h"
 
@@ -75,6 +76,19 @@ static int mark_full(struct job *J, tp_err *err)
 	J->have_tape = 0;
 	J->positioned = 0;
 	return tp_inventory_set_status(&J->pool.inv, J->tape.label.uuid, TP_MEDIA_FULL, err);
+}
+
+/* Everything after the labels is written with the set's drive key when the pool encrypts. */
+static int enable_encryption(struct job *J, tp_err *err)
+{
+	if (!J->pcfg.has_encrypt)
+		return 0;
+	uint8_t key[32];
+	int r = tp_tape_key_drive_key(J->pcfg.encrypt, J->set, key, err);
+	if (r == 0)
+		r = tp_drive_set_encryption(J->sess.drive, key, err);
+	memset(key, 0, sizeof(key));
+	return r;
 }
 
 /* Positions at end of data; a file left open by a crash gets its filemark. */
@@ -177,11 +191,15 @@ static int ensure_tape(struct job *J, tp_err *err)
 	if (has_set)
 		tp_media_set_label_clear(&msl);
 	if (same)
-		return position_at_eod(J, err);
-	/* a new member of the set: set label, then the catalogs of the earlier members */
+		return (r = enable_encryption(J, err)) < 0 ? r : position_at_eod(J, err);
+	/* a new member of the set: set label (with the key config when encrypted), then the catalogs of the earlier members */
 	tp_media_set_label nl = J->tape.set;
 	nl.key_config = NULL;
-	if ((r = tp_tape_write_set_label(&J->sess, &nl, err)) < 0)
+	if (J->pcfg.has_encrypt && (r = tp_tape_key_config(J->pcfg.encrypt, &nl.key_config, err)) < 0)
+		return r;
+	r = tp_tape_write_set_label(&J->sess, &nl, err);
+	json_decref(nl.key_config);
+	if (r < 0 || (r = enable_encryption(J, err)) < 0)
 		return r;
 	tp_media_set ms;
 	if ((r = tp_inventory_media_set(&J->pool.inv, J->set, &ms, err)) < 0)
@@ -637,10 +655,6 @@ int tp_tape_backup_run(const tp_tape_backup_opts *o, tp_tape_backup_result *res,
 		goto out;
 	if ((r = tp_pool_config_get(o->pool, &J.pcfg, err)) < 0)
 		goto out;
-	if (J.pcfg.has_encrypt) {
-		r = tp_err_set(err, -ENOTSUP, "pool %s: encrypted media pools are not supported by tape backup yet", o->pool);
-		goto out;
-	}
 	if ((r = tp_tape_session_open(&J.sess, o->drive, o->owner, -1, err)) < 0)
 		goto out;
 	J.sess_open = 1;

@@ -28,6 +28,7 @@
 #include "store/datastore.h"
 #include "tape/inventory.h"
 #include "tape/restore_plan.h"
+#include "tape/tape_key.h"
 #include "tape/tape_session.h"
 #include "task/task.h"
 
@@ -313,6 +314,17 @@ static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tap
 			tp_media_set_label_clear(&msl);
 		return tp_err_set(err, -TP_EWRONGMEDIA, "tape %s belongs to media set %s, not %s", T->label, got,
 				  J->set_text);
+	}
+	if (msl.has_fingerprint) { /* an encrypted set: the drive needs the set's key */
+		uint8_t key[32];
+		r = tp_tape_key_drive_key(msl.fingerprint, msl.uuid, key, err);
+		if (r == 0)
+			r = tp_drive_set_encryption(S->drive, key, err);
+		memset(key, 0, sizeof(key));
+		if (r < 0) {
+			tp_media_set_label_clear(&msl);
+			return tp_err_wrap(err, r, "tape %s", T->label);
+		}
 	}
 	tp_media_set_label_clear(&msl);
 	for (size_t k = T->first_read; k < T->first_read + T->nreads; k++) {
