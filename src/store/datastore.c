@@ -663,7 +663,8 @@ int tp_datastore_list_snapshots(tp_datastore *ds, const char *ns, int max_depth,
 	}
 	for (size_t i = 0; i < n; i++)
 		rows[i] = (struct row){ out->items[i], out->finished[i], out->protected_[i] };
-	qsort(rows, n, sizeof(*rows), ref_cmp); /* ref is the first member */
+	if (n)   /* qsort(NULL, 0) is undefined (UBSan) */
+		qsort(rows, n, sizeof(*rows), ref_cmp); /* ref is the first member */
 	for (size_t i = 0; i < n; i++) {
 		out->items[i] = rows[i].ref;
 		out->finished[i] = rows[i].f;
