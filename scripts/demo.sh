@@ -1,7 +1,9 @@
 #!/bin/bash
-# The main job on tapir's embedded default, in a scratch directory: a datastore,
-# two days of backups of a sample tree and a sample image with a change in
-# between, listing, verification, and byte-for-byte checked restores.
+# The main job on tapir's embedded default, in a scratch directory: a datastore
+# and a virtual tape library; several days of backups of a sample tree and
+# image, verification and restores; a tape backup spanning several cartridges;
+# the local snapshots forgotten; a selective restore of one of them from tape
+# with its summary; and a byte-for-byte check of the result.
 set -euo pipefail
 TAPIR=$(readlink -f "${1:-build/tapir}")
 S=$(mktemp -d /tmp/tapir-demo.XXXXXX)
@@ -53,5 +55,42 @@ for day in 1 2; do
 	cmp "$ref/disk.img" "$S/restore$day/disk.img"
 	echo "day $day: restored tree and image are identical to the source"
 done
+
+step "five more days of backups (each day ~2 MB of new data)"
+for day in 3 4 5 6 7; do
+	head -c 2000000 /dev/urandom >"$S/src/tree/bin/random.bin"
+	seq 1 $((day * 700)) >"$S/src/tree/var/log/log2.txt"
+	"$TAPIR" backup --store demo --type host --id demo --time "2026-01-0${day}T02:00:00Z" root.pxar:"$S/src/tree" >/dev/null
+	[ $day = 5 ] && cp -a "$S/src/tree" "$S/day5"
+done
+"$TAPIR" snapshot list --store demo
+
+step "virtual tape library: a drive with 16 MiB cartridges, a media pool, four labelled tapes"
+"$TAPIR" drive create vtl0 --type virtual --path "$S/vtl" --max-size 16M
+"$TAPIR" pool create daily
+for t in DEMO01 DEMO02 DEMO03 DEMO04 DEMO05; do "$TAPIR" tape label --drive vtl0 --label-text "$t" --pool daily; done
+
+step "tape backup of the datastore"
+"$TAPIR" tape backup demo daily --drive vtl0 --output-format json | tail -n 1 | tee "$S/tape-backup.json"
+set_uuid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["media-set"])' "$S/tape-backup.json")
+"$TAPIR" media list
+
+step "the local snapshots are gone (forgotten)"
+for day in 1 2 3 4 5 6 7; do "$TAPIR" snapshot forget --store demo "host/demo/2026-01-0${day}T02:00:00Z"; done
+"$TAPIR" snapshot list --store demo
+# restore into a fresh datastore, so that every chunk has to come from tape
+"$TAPIR" datastore create restored "$S/restored"
+
+step "selective restore of day 5 from tape (plan first, then the restore)"
+"$TAPIR" tape restore "$set_uuid" demo=restored demo:host/demo/2026-01-05T02:00:00Z --drive vtl0 --dry-run --output-format json \
+	| tail -n 1 | python3 -c 'import json,sys; p=json.load(sys.stdin)["plan"]; print("plan:", [(t["label"], t["bytes"]) for t in p["tapes"]], "estimated", round(p["estimated-seconds"]), "s")'
+"$TAPIR" tape restore "$set_uuid" demo=restored demo:host/demo/2026-01-05T02:00:00Z --drive vtl0 --output-format json \
+	| tail -n 1 | tee "$S/tape-restore.json" | python3 -c 'import json,sys; j=json.load(sys.stdin); j.pop("plan"); print(json.dumps(j, indent=2))'
+
+step "byte-for-byte check of the snapshot restored from tape"
+"$TAPIR" verify --store restored host/demo/2026-01-05T02:00:00Z
+"$TAPIR" restore --store restored host/demo/2026-01-05T02:00:00Z root.pxar "$S/from-tape"
+diff -r --no-dereference "$S/day5" "$S/from-tape"
+echo "day 5 restored from tape is identical to the source"
 
 step "done: everything matched (scratch directory $S)"

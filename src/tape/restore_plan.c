@@ -522,6 +522,24 @@ static int build_tapes(struct builder *B, tp_err *err)
 	return r;
 }
 
+/*
+ * Byte position of an object for the model.  Filemarks are objects but take
+ * (almost) no tape, so object * block size can overshoot near the end of a
+ * full cartridge: clamp to the cartridge.
+ */
+static uint64_t model_pos(const tp_restore_request *req, uint64_t object, uint64_t len)
+{
+	uint64_t pos = object * TP_TAPE_BLOCK_SIZE;
+	if (req->media_bytes && pos + len > req->media_bytes)
+		pos = req->media_bytes > len ? req->media_bytes - len : 0;
+	return pos;
+}
+
+static uint64_t model_len(const tp_restore_request *req, uint64_t len)
+{
+	return req->media_bytes && len > req->media_bytes ? req->media_bytes : len;
+}
+
 static int estimate(const tp_restore_plan *P, const tp_restore_request *req, tp_err *err)
 {
 	size_t cap = 4 + P->ntapes * 4 + P->nreads * 2, n = 0;
@@ -534,9 +552,10 @@ static int estimate(const tp_restore_plan *P, const tp_restore_request *req, tp_
 		uint64_t pos = 0;
 		for (size_t k = P->tapes[t].first_read; k < P->tapes[t].first_read + P->tapes[t].nreads; k++) {
 			const tp_restore_read *rd = &P->reads[k];
+			uint64_t len = model_len(req, rd->nobjects * TP_TAPE_BLOCK_SIZE);
 			if (rd->first_object != pos)
-				st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, rd->first_object * TP_TAPE_BLOCK_SIZE };
-			st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, rd->nobjects * TP_TAPE_BLOCK_SIZE };
+				st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, model_pos(req, rd->first_object, len) };
+			st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, len };
 			pos = rd->first_object + rd->nobjects;
 		}
 		st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
@@ -763,14 +782,16 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 				/* phase 2 reads each needed chunk archive from its first block */
 				uint64_t from = (uint64_t)rd->file_first_block;
 				uint64_t to = rd->first_object + rd->nobjects;
+				uint64_t len = to > from ? model_len(req, (to - from) * TP_TAPE_BLOCK_SIZE) : 0;
 				if (rd->file_nr == last_file) {
 					from = pos; /* same archive: the read continues */
+					len = to > from ? model_len(req, (to - from) * TP_TAPE_BLOCK_SIZE) : 0;
 				} else {
-					st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, from * TP_TAPE_BLOCK_SIZE };
+					st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, model_pos(req, from, len) };
 					c->locates++;
 				}
 				if (to > from) {
-					st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, (to - from) * TP_TAPE_BLOCK_SIZE };
+					st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, len };
 					c->blocks_read += to - from;
 					c->bytes_read += (to - from) * TP_TAPE_BLOCK_SIZE;
 				}
