@@ -16,6 +16,7 @@ static const tp_cmd_group groups[] = {
 	{ "backup", cmd_backup, "backup --store S [--ns NS] --type vm|ct|host --id ID [--time T] [--keyfile F] NAME.pxar:DIR|NAME.img:FILE ..." },
 	{ "tape", cmd_tape, "tape SUBCOMMAND ... (tapir tape help)" },
 	{ "restore", cmd_restore, "restore --store S SNAPSHOT ARCHIVE TARGET [--keyfile F]" },
+	{ "garbage-collect", cmd_gc, "garbage-collect --store S [--dry-run]" },
 	{ "prune", cmd_prune, "prune --store S [--ns NS] [GROUP] --keep-last|hourly|daily|weekly|monthly|yearly N [--dry-run]" },
 	{ "key", cmd_key, "key create FILE [--kdf none|scrypt|pbkdf2] [--hint TEXT] | show FILE" },
 	{ "snapshot", cmd_snapshot, "snapshot list --store S [--ns NS] | forget --store S SNAPSHOT" },
