@@ -321,7 +321,11 @@ int cmd_tape_status(int argc, char **argv, tp_err *err)
 		if (c.a.out == TP_OUT_TEXT) {
 			printf("drive %s (%s)%s%s\n", c.s.name, c.s.drive->ops->type, c.s.changer ? ", changer " : "",
 			       c.s.changer ? c.s.changer_name : "");
-			if (!st.loaded) {
+			char *txt = have_diag ? tp_drive_diag_text(&g) : NULL;
+			if (txt) {
+				/* the diagnostics report covers cartridge, position, capacity and encryption */
+				printf("%s", txt);
+			} else if (!st.loaded) {
 				printf("no cartridge\n");
 			} else {
 				printf("cartridge: %s\nposition: object %llu, file %llu%s\nend of data: object %llu\n"
@@ -331,9 +335,6 @@ int cmd_tape_status(int argc, char **argv, tp_err *err)
 				       (unsigned long long)st.eod_object, (unsigned long long)st.used,
 				       (unsigned long long)st.capacity, st.encryption ? "on" : "off", st.leom ? "yes" : "no");
 			}
-			char *txt = have_diag ? tp_drive_diag_text(&g) : NULL;
-			if (txt)
-				printf("%s", txt);
 			free(txt);
 		} else {
 			json_t *o = tp_drive_status_to_json(&st);
