@@ -1,9 +1,11 @@
 /* Snapshot verification (see verify.h). */
 #include "store/verify.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/digest_set.h"
 #include "base/fsutil.h"
@@ -15,32 +17,156 @@
 #include "format/manifest.h"
 #include "store/archive_reader.h"
 
-/* value in the checked set: 0 good, otherwise 1 + index into the bad list */
+/*
+ * Chunks are checked by a small pool of threads (read, CRC, decompress,
+ * SHA-256 all in the worker) in batches; the main thread owns the digest set
+ * and the report, so only the batch hand-over is shared.
+ */
+#define VERIFY_BATCH 1024
+#define VERIFY_MAX_THREADS 8
+
+struct vjob {
+	uint8_t d[32];
+	int bad;            /* 0 good, 1 corrupt or missing */
+	char *reason;       /* malloc'd when bad */
+	uint64_t bytes;
+};
+
+struct vpool {
+	tp_datastore *ds;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct vjob jobs[VERIFY_BATCH];
+	size_t njobs, next, finished;
+	unsigned gen;       /* bumped for every batch */
+	int stop;
+	pthread_t th[VERIFY_MAX_THREADS];
+	int nth;
+};
+
+/* value in the checked set: 0 good, 1 bad */
 struct vctx {
 	tp_datastore *ds;
 	tp_digest_set checked;
 	json_t *bad;        /* digest hex -> {reason, snapshots[]} */
-	tp_buf raw, plain;
 	tp_verify_stats *st;
+	struct vpool *pool;
 };
 
-static int check_chunk(struct vctx *v, const uint8_t d[32], char reason[512])
+static void check_chunk(tp_datastore *ds, struct vjob *j, tp_buf *raw, tp_buf *plain)
 {
 	tp_err e = { 0 };
-	tp_buf_reset(&v->raw);
-	int r = tp_chunk_store_read(&v->ds->cs, d, &v->raw, &e);
+	tp_buf_reset(raw);
+	int r = tp_chunk_store_read(&ds->cs, j->d, raw, &e);
 	if (r == 0) {
-		v->st->bytes += v->raw.len;
-		int kind = tp_blob_check(v->raw.data, v->raw.len, "chunk", &e);
+		j->bytes = raw->len;
+		int kind = tp_blob_check(raw->data, raw->len, "chunk", &e);
 		r = kind < 0 ? kind : 0;
-		if (r == 0 && !tp_blob_kind_encrypted(kind))
-			r = tp_blob_decode(v->raw.data, v->raw.len, NULL, TP_BLOB_MAX_SIZE, d, "chunk", &v->plain, &e);
+		if (r == 0 && !tp_blob_kind_encrypted(kind)) {
+			tp_buf_reset(plain);
+			r = tp_blob_decode(raw->data, raw->len, NULL, TP_BLOB_MAX_SIZE, j->d, "chunk", plain, &e);
+		}
 	}
+	j->bad = r < 0;
 	if (r < 0) {
-		snprintf(reason, 512, "%s", r == -TP_ENOTFOUND ? "missing" : e.msg);
+		j->reason = strdup(r == -TP_ENOTFOUND ? "missing" : e.msg);
 		if (r != -TP_ENOTFOUND)
-			tp_chunk_store_mark_bad(&v->ds->cs, d, NULL);
+			tp_chunk_store_mark_bad(&ds->cs, j->d, NULL);
 	}
+}
+
+static void *pool_worker(void *arg)
+{
+	struct vpool *p = arg;
+	tp_buf raw = TP_BUF_INIT, plain = TP_BUF_INIT;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stop && p->next >= p->njobs)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->stop)
+			break;
+		struct vjob *j = &p->jobs[p->next++];
+		pthread_mutex_unlock(&p->mu);
+		check_chunk(p->ds, j, &raw, &plain);
+		pthread_mutex_lock(&p->mu);
+		if (++p->finished == p->njobs)
+			pthread_cond_signal(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	tp_buf_free(&raw);
+	tp_buf_free(&plain);
+	return NULL;
+}
+
+static int pool_start(struct vpool *p, tp_datastore *ds, tp_err *err)
+{
+	memset(p, 0, sizeof(*p));
+	p->ds = ds;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int want = cpus < 1 ? 1 : cpus > VERIFY_MAX_THREADS ? VERIFY_MAX_THREADS : (int)cpus;
+	for (int i = 0; i < want; i++) {
+		int e = pthread_create(&p->th[i], NULL, pool_worker, p);
+		if (e) {
+			if (p->nth > 0)
+				break; /* fewer threads still work */
+			return tp_err_set(err, -e, "start verify worker: %s", strerror(e));
+		}
+		p->nth++;
+	}
+	return 0;
+}
+
+static void pool_stop(struct vpool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nth; i++)
+		pthread_join(p->th[i], NULL);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	pthread_mutex_destroy(&p->mu);
+}
+
+/* Checks the queued chunks on the pool, then records the results in the set and the report. */
+static int run_batch(struct vctx *v, tp_err *err)
+{
+	struct vpool *p = v->pool;
+	if (!p->njobs)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	p->next = 0;
+	p->finished = 0;
+	pthread_cond_broadcast(&p->work);
+	while (p->finished < p->njobs)
+		pthread_cond_wait(&p->done, &p->mu);
+	size_t n = p->njobs;
+	p->njobs = 0;
+	pthread_mutex_unlock(&p->mu);
+	int r = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct vjob *j = &p->jobs[i];
+		v->st->chunks++;
+		v->st->bytes += j->bytes;
+		if (j->bad) {
+			char hex[65];
+			tp_hex_encode(j->d, 32, hex);
+			uint64_t *state = tp_digest_set_ref(&v->checked, j->d);
+			if (state)
+				*state = 1;
+			v->st->chunks_bad++;
+			const char *reason = j->reason ? j->reason : "out of memory";
+			json_object_set_new(v->bad, hex, json_pack("{s:s,s:[]}", "reason", reason, "snapshots"));
+			tp_warn("chunk %s: %s", hex, reason);
+		}
+		free(j->reason);
+		memset(j, 0, sizeof(*j));
+	}
+	(void)err;
 	return r;
 }
 
@@ -51,36 +177,44 @@ static long verify_index(struct vctx *v, const char *path, const char *snapname,
 	int r = tp_archive_reader_open(&ar, &v->ds->cs, path, NULL, err);
 	if (r < 0)
 		return r;
+	/* pass 1: every chunk not seen in this run goes to the pool */
+	for (size_t i = 0; i < ar.count && r == 0; i++) {
+		const uint8_t *d = tp_archive_reader_digest(&ar, i);
+		int added = tp_digest_set_add(&v->checked, d, 0);
+		if (added < 0) {
+			r = tp_err_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		if (!added)
+			continue;
+		memcpy(v->pool->jobs[v->pool->njobs++].d, d, 32);
+		if (v->pool->njobs == VERIFY_BATCH)
+			r = run_batch(v, err);
+	}
+	if (r == 0)
+		r = run_batch(v, err);
+	if (r < 0) {
+		tp_archive_reader_close(&ar);
+		return r;
+	}
+	/* pass 2: count this index's references to bad chunks, name the snapshot at each */
 	long bad = 0;
 	for (size_t i = 0; i < ar.count; i++) {
 		const uint8_t *d = tp_archive_reader_digest(&ar, i);
-		uint64_t state;
+		uint64_t state = 0;
+		tp_digest_set_get(&v->checked, d, &state);
+		if (!state)
+			continue;
 		char hex[65];
 		tp_hex_encode(d, 32, hex);
-		if (!tp_digest_set_get(&v->checked, d, &state)) {
-			char reason[512];
-			state = check_chunk(v, d, reason) < 0;
-			v->st->chunks++;
-			if (tp_digest_set_add(&v->checked, d, state) < 0) {
-				tp_archive_reader_close(&ar);
-				return tp_err_set(err, -ENOMEM, "out of memory");
-			}
-			if (state) {
-				v->st->chunks_bad++;
-				json_object_set_new(v->bad, hex, json_pack("{s:s,s:[]}", "reason", reason, "snapshots"));
-				tp_warn("chunk %s: %s", hex, reason);
-			}
-		}
-		if (state) {
-			bad++;
-			json_t *snaps = json_object_get(json_object_get(v->bad, hex), "snapshots");
-			size_t k;
-			json_t *x;
-			int seen = 0;
-			json_array_foreach(snaps, k, x) seen |= !strcmp(json_string_value(x), snapname);
-			if (!seen)
-				json_array_append_new(snaps, json_string(snapname));
-		}
+		bad++;
+		json_t *snaps = json_object_get(json_object_get(v->bad, hex), "snapshots");
+		size_t k;
+		json_t *x;
+		int seen = 0;
+		json_array_foreach(snaps, k, x) seen |= !strcmp(json_string_value(x), snapname);
+		if (!seen)
+			json_array_append_new(snaps, json_string(snapname));
 	}
 	tp_archive_reader_close(&ar);
 	return bad;
@@ -186,9 +320,17 @@ int tp_verify_datastore(tp_datastore *ds, const tp_snapshot_ref *only, json_t *r
 	v.bad = json_object();
 	json_t *failed = json_object();
 	tp_snapshot_list l = { 0 };
-	int r = tp_chunk_store_lock(&ds->cs, 0, 10000, err);
+	struct vpool *pool = calloc(1, sizeof(*pool));
+	int pool_started = 0;
+	int r = pool ? 0 : tp_err_set(err, -ENOMEM, "out of memory");
 	if (r < 0)
 		goto out;
+	if ((r = tp_chunk_store_lock(&ds->cs, 0, 10000, err)) < 0)
+		goto out;
+	if ((r = pool_start(pool, ds, err)) < 0)
+		goto out;
+	pool_started = 1;
+	v.pool = pool;
 	if (only) {
 		int fin = 0;
 		char rel[TP_SNAPSHOT_PATH_MAX];
@@ -236,6 +378,13 @@ int tp_verify_datastore(tp_datastore *ds, const tp_snapshot_ref *only, json_t *r
 				tp_buf_printf(&msg, " %s", json_string_value(sn));
 			break; /* the first one in the message, all of them in the report */
 		}
+		if (!json_object_size(v.bad)) {
+			/* no chunk to blame: name the first snapshot and the file that failed */
+			json_object_foreach(failed, k, x) {
+				tp_buf_printf(&msg, "; %s: %s", k, json_string_value(x));
+				break;
+			}
+		}
 		r = tp_err_set(err, -TP_EDIGEST, "%s", tp_buf_cstr(&msg));
 		tp_buf_free(&msg);
 	}
@@ -248,7 +397,8 @@ out:
 	json_decref(v.bad);
 	tp_snapshot_list_free(&l);
 	tp_digest_set_free(&v.checked);
-	tp_buf_free(&v.raw);
-	tp_buf_free(&v.plain);
+	if (pool_started)
+		pool_stop(pool);
+	free(pool);
 	return r;
 }
