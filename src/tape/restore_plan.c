@@ -540,6 +540,15 @@ static uint64_t model_len(const tp_restore_request *req, uint64_t len)
 	return req->media_bytes && len > req->media_bytes ? req->media_bytes : len;
 }
 
+/* A read that continues from model position mpos, clamped to the cartridge (filemarks overshoot, see model_pos). */
+static uint64_t model_read(const tp_restore_request *req, uint64_t *mpos, uint64_t len)
+{
+	if (req->media_bytes && len > req->media_bytes - (*mpos < req->media_bytes ? *mpos : req->media_bytes))
+		len = req->media_bytes - (*mpos < req->media_bytes ? *mpos : req->media_bytes);
+	*mpos += len;
+	return len;
+}
+
 static int estimate(const tp_restore_plan *P, const tp_restore_request *req, tp_err *err)
 {
 	size_t cap = 4 + P->ntapes * 4 + P->nreads * 2, n = 0;
@@ -549,13 +558,15 @@ static int estimate(const tp_restore_plan *P, const tp_restore_request *req, tp_
 	for (size_t t = 0; t < P->ntapes; t++) {
 		st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
 		st[n++] = (tp_lto_step){ TP_LTO_STEP_LOAD, 0 };
-		uint64_t pos = 0;
+		uint64_t pos = 0, mpos = 0;
 		for (size_t k = P->tapes[t].first_read; k < P->tapes[t].first_read + P->tapes[t].nreads; k++) {
 			const tp_restore_read *rd = &P->reads[k];
 			uint64_t len = model_len(req, rd->nobjects * TP_TAPE_BLOCK_SIZE);
-			if (rd->first_object != pos)
-				st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, model_pos(req, rd->first_object, len) };
-			st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, len };
+			if (rd->first_object != pos) {
+				mpos = model_pos(req, rd->first_object, len);
+				st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, mpos };
+			}
+			st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, model_read(req, &mpos, len) };
 			pos = rd->first_object + rd->nobjects;
 		}
 		st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
@@ -774,7 +785,7 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_LOAD, 0 };
 			c->loads++;
-			uint64_t last_file = UINT64_MAX, pos = 0;
+			uint64_t last_file = UINT64_MAX, pos = 0, mpos = 0;
 			for (size_t k = T->first_read; k < T->first_read + T->nreads; k++) {
 				const tp_restore_read *rd = &P->reads[k];
 				if ((phase == 1) != (rd->kind == TP_READ_SNAPSHOT))
@@ -787,11 +798,12 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 					from = pos; /* same archive: the read continues */
 					len = to > from ? model_len(req, (to - from) * TP_TAPE_BLOCK_SIZE) : 0;
 				} else {
-					st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, model_pos(req, from, len) };
+					mpos = model_pos(req, from, len);
+					st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, mpos };
 					c->locates++;
 				}
 				if (to > from) {
-					st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, len };
+					st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, model_read(req, &mpos, len) };
 					c->blocks_read += to - from;
 					c->bytes_read += (to - from) * TP_TAPE_BLOCK_SIZE;
 				}

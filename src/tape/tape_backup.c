@@ -78,6 +78,16 @@ static int mark_full(struct job *J, tp_err *err)
 	return tp_inventory_set_status(&J->pool.inv, J->tape.label.uuid, TP_MEDIA_FULL, err);
 }
 
+/*
+ * An archive that ended inside the early-warning zone (its last block, or the
+ * end marker, met LEOM) leaves too little room for the next one: a zone of
+ * two blocks is one block of data plus the end block.  The tape is full.
+ */
+static int full_if_leom(struct job *J, tp_err *err)
+{
+	return J->have_tape && J->sess.drive->leom ? mark_full(J, err) : 0;
+}
+
 /* Everything after the labels is written with the set's drive key when the pool encrypts. */
 static int enable_encryption(struct job *J, tp_err *err)
 {
@@ -469,8 +479,8 @@ static int write_chunks(struct job *J, const uint8_t (*list)[32], size_t n, char
 					J->tape.label.label_text, (unsigned long long)nchunks);
 		}
 		tp_buf_free(&rows);
-		if (r == 0 && leom)
-			r = mark_full(J, err);
+		if (r == 0)
+			r = leom ? mark_full(J, err) : full_if_leom(J, err);
 		if (done)
 			break;
 	}
@@ -584,6 +594,8 @@ static int backup_snapshot(struct job *J, const tp_snapshot_ref *snap, const cha
 			tp_catalog_rollback(J->db, NULL);
 		if (r == 0)
 			tp_info("snapshot archive %llu on %s: %s", (unsigned long long)file, J->tape.label.label_text, path);
+		if (r == 0)
+			r = full_if_leom(J, err);
 		goto out;
 	}
 	r = tp_err_set(err, -ENOSPC, "snapshot %s: the snapshot archive did not fit on two tapes", path);
@@ -629,7 +641,7 @@ static int finish_tape(struct job *J, tp_err *err)
 			tp_drive_status st;
 			if (tp_drive_get_status(J->sess.drive, &st, NULL) == 0 && st.used)
 				tp_inventory_set_bytes_used(&J->pool.inv, J->tape.label.uuid, st.used, NULL);
-			return 0;
+			return full_if_leom(J, err);
 		}
 		if ((r = mark_full(J, err)) < 0)
 			return r;
