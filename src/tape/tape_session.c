@@ -8,6 +8,7 @@
 #include "base/fsutil.h"
 #include "base/paths.h"
 #include "tape/drive_config.h"
+#include "tape/tape_inventory.h"
 
 int tp_tape_session_open(tp_tape_session *s, const char *name, const char *owner, int timeout_ms, tp_err *err)
 {
@@ -119,15 +120,9 @@ int tp_tape_load(tp_tape_session *s, const char *label, const uint8_t *uuid, tp_
 		 tp_media_set_label *msl, int *has_set, tp_err *err)
 {
 	int r;
-	tp_drive_status st;
 	if (s->changer) {
-		if ((r = tp_drive_get_status(s->drive, &st, err)) < 0)
-			return r;
-		if (!st.loaded || strcmp(st.label, label)) {
-			if ((r = tp_changer_load_label(s->changer, label, (unsigned)s->drivenum, err)) < 0)
-				return r;
-		}
-		if ((r = tp_drive_load(s->drive, NULL, err)) < 0)
+		/* robot moves with the drive handle closed (the virtual changer writes the drive's state under its lock) */
+		if ((r = tp_tape_load_cartridge(s, label, err)) < 0)
 			return r;
 	} else if (s->drive->ops->caps & TP_DRIVE_CAP_LOAD_BY_LABEL) {
 		if ((r = tp_drive_load(s->drive, label, err)) < 0)
@@ -148,11 +143,8 @@ int tp_tape_unload(tp_tape_session *s, tp_err *err)
 {
 	if (s->changer) {
 		unsigned to = 0;
-		int r = tp_drive_unload(s->drive, err);
-		if (r < 0 && r != -ENOMEDIUM)
-			return r;
-		r = tp_changer_unload(s->changer, (unsigned)s->drivenum, 0, &to, err);
-		return r == -ENOMEDIUM ? 0 : r;
+		int r = tp_tape_unload_to_slot(s, 0, &to, err);
+		return r < 0 ? r : 0;
 	}
 	int r = tp_drive_unload(s->drive, err);
 	return r == -ENOMEDIUM ? 0 : r;
@@ -165,7 +157,17 @@ int tp_tape_export(tp_tape_session *s, const char *label, tp_err *err)
 		tp_drive_status st;
 		if (tp_drive_get_status(s->drive, &st, NULL) == 0 && st.loaded && !strcmp(st.label, label))
 			tp_drive_unload(s->drive, NULL);
-		return tp_changer_export(s->changer, label, &to, err);
+		/* the robot moves with the drive handle closed, as in tp_tape_load_cartridge */
+		tp_drive_close(s->drive);
+		s->drive = NULL;
+		int r = tp_changer_export(s->changer, label, &to, err);
+		tp_err e2 = { 0 };
+		int r2 = tp_drive_open_by_name(s->name, &s->drive, &e2);
+		if (r == 0 && r2 < 0) {
+			*err = e2;
+			r = r2;
+		}
+		return r;
 	}
 	return tp_tape_unload(s, err);
 }

@@ -1,0 +1,53 @@
+#!/bin/bash
+# A restore with two drives of one virtual changer: the tapes are split between the drives, each loaded once, everything restored.
+. "$(dirname "$0")/lib.sh"
+F=$T
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	F=$(mktemp -d /dev/shm/tapir-e2e.XXXXXX)
+	trap 'rc=$?; [ -n "${KEEP_TMP:-}" ] || rm -rf "$F" "$T"; exit $rc' EXIT
+	export TAPIR_HOME=$F/home && mkdir -p "$TAPIR_HOME"
+fi
+
+tapir datastore create store1 "$F/ds1" >/dev/null
+tapir datastore create store2 "$F/ds2" >/dev/null
+tapir changer create lib1 --type virtual --path "$F/lib1" --slots 8 --import-export-slots 1 >/dev/null
+tapir drive create d1 --type virtual --path "$F/d1" --max-size 4M --changer lib1 --changer-drivenum 0 >/dev/null
+tapir drive create d2 --type virtual --path "$F/d2" --max-size 4M --changer lib1 --changer-drivenum 1 >/dev/null
+tapir pool create p1 >/dev/null
+for i in 1 2 3 4 5 6; do tapir changer insert lib1 "TAPE0${i}L9" --slot "$i" >/dev/null; done
+tapir tape barcode-label --drive d1 --pool p1 >/dev/null
+[ "$(tapir media list --output-format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 6 ] \
+	|| fail "barcode-label did not label 6 tapes"
+
+mkdir -p "$T/src"
+for d in 1 2 3 4 5 6; do
+	head -c 600000 /dev/urandom >"$T/src/data"
+	echo "day $d" >"$T/src/day"
+	tapir backup --store store1 --type host --id h1 --time "2026-02-0${d}T00:00:00Z" root.pxar:"$T/src" >/dev/null
+	cp -a "$T/src" "$T/copy$d"
+done
+out=$(tapir tape backup store1 p1 --drive d1 --output-format json | tail -n 1)
+[ "$(json_get "$out" 'j["snapshots-written"]')" = 6 ] || fail "tape backup: $out"
+[ "$(json_get "$out" 'len(j["tapes"]) >= 2')" = True ] || fail "expected >= 2 tapes: $out"
+set_uuid=$(json_get "$out" 'j["media-set"]')
+tapir tape unload --drive d1 >/dev/null
+
+# the plan gives tapes to both drives
+plan=$(tapir tape restore "$set_uuid" store2 --drive d1 --drive d2 --dry-run --output-format json | tail -n 1)
+[ "$(json_get "$plan" 'sorted(set(t["drive"] for t in j["plan"]["tapes"]))')" = "[0, 1]" ] || fail "plan does not use both drives: $plan"
+
+res=$(tapir tape restore "$set_uuid" store2 --drive d1 --drive d2 --output-format json | tail -n 1)
+[ "$(json_get "$res" 'len(j["restored"])')" = 6 ] || fail "two-drive restore: $res"
+[ "$(json_get "$res" 'j["failed"]')" = "{}" ] || fail "two-drive restore failed: $res"
+ntapes=$(json_get "$res" 'len(j["plan"]["tapes"])')
+[ "$(json_get "$res" 'j["tape_loads"]')" = "$ntapes" ] || fail "each tape must be loaded once: $res"
+tapir verify --store store2 >/dev/null || fail "store2 does not verify"
+for d in 1 4 6; do
+	tapir restore --store store2 "host/h1/2026-02-0${d}T00:00:00Z" root.pxar "$T/r$d"
+	diff -r "$T/copy$d" "$T/r$d" || fail "restored tree of day $d differs"
+done
+# each drive got its own tapes: both drives hold a cartridge now
+st=$(tapir changer status lib1 --output-format json)
+[ "$(json_get "$st" 'sum(1 for d in j["drives"] if d["label"])')" = 2 ] || fail "both drives should have loaded tapes: $st"
+[ -z "$(ls -A "$F/ds2/.tmp/$set_uuid" 2>/dev/null)" ] || fail "staging left behind"
+echo ok
