@@ -50,7 +50,8 @@ first_read=$read
 [ "$read" -le $((need + 3 * 262144)) ] || fail "read $read bytes for $need needed"
 loads=$(json_get "$res" 'j["tape_loads"]')
 ntapes=$(json_get "$res" 'len(j["plan"]["tapes"])')
-[ "$loads" = "$ntapes" ] || fail "$loads loads for $ntapes tapes"
+# each tape once (the one already in the drive needs no load)
+[ "$loads" -le "$ntapes" ] && [ "$loads" -ge $((ntapes - 1)) ] || fail "$loads loads for $ntapes tapes"
 [ "$(json_get "$res" 'j["chunks_restored"] >= 1')" = True ] || fail "no chunks restored: $res"
 tapir verify --store store2 >/dev/null || fail "store2 does not verify"
 tapir restore --store store2 host/h1/2026-01-13T00:00:00Z root.pxar "$T/r13"
@@ -72,7 +73,7 @@ res=$(tapir tape restore "$set_uuid" store1=store2 store1:$1 store1:$2 store1:$3
 	store1:vm/100/2026-01-06T00:00:00Z --drive d1 --output-format json | tail -n 1)
 [ "$(json_get "$res" 'len(j["restored"])')" = 5 ] || fail "restore of several: $res"
 [ "$(json_get "$res" 'len(j["plan"]["tapes"]) >= 3')" = True ] || fail "several snapshots should span >= 3 tapes: $res"
-[ "$(json_get "$res" 'j["tape_loads"] == len(j["plan"]["tapes"])')" = True ] || fail "a tape loaded twice: $res"
+[ "$(json_get "$res" '0 <= len(j["plan"]["tapes"]) - j["tape_loads"] <= 1')" = True ] || fail "a tape loaded twice: $res"
 tapir verify --store store2 >/dev/null || fail "store2 does not verify after several"
 for p in $picks; do
 	day=${p#host/h1/2026-01-}
@@ -109,7 +110,7 @@ diff -r "$T/copy13" "$T/r13b" || fail "re-restored tree differs"
 res=$(tapir tape restore "$set_uuid" store3 --drive d1 --output-format json | tail -n 1)
 [ "$(json_get "$res" 'len(j["restored"])')" = 22 ] || fail "full restore: $res"
 [ "$(json_get "$res" 'len(j["failed"]) + len(j["skipped"])')" = 0 ] || fail "full restore: $res"
-[ "$(json_get "$res" 'j["tape_loads"] == len(j["plan"]["tapes"])')" = True ] || fail "full restore loads: $res"
+[ "$(json_get "$res" '0 <= len(j["plan"]["tapes"]) - j["tape_loads"] <= 1')" = True ] || fail "full restore loads: $res"
 tapir verify --store store3 >/dev/null || fail "store3 does not verify"
 n=$(tapir snapshot list --store store3 --output-format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n" = 22 ] || fail "store3 lists $n snapshots"
