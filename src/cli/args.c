@@ -7,12 +7,13 @@
 
 #include "base/json_util.h"
 
-static int in_list(const char *const *list, const char *k, size_t n)
+/* The matching entry of list (its storage outlives the parse), or NULL. */
+static const char *in_list(const char *const *list, const char *k, size_t n)
 {
 	for (; list && *list; list++)
 		if (strlen(*list) == n && !strncmp(*list, k, n))
-			return 1;
-	return 0;
+			return *list;
+	return NULL;
 }
 
 int tp_args_parse(tp_args *a, int argc, char **argv, const char *const *allowed,
@@ -35,9 +36,12 @@ int tp_args_parse(tp_args *a, int argc, char **argv, const char *const *allowed,
 		const char *k = s + 2;
 		const char *eq = strchr(k, '=');
 		size_t kn = eq ? (size_t)(eq - k) : strlen(k);
-		int is_flag = in_list(flags, k, kn);
+		const char *flag_name = in_list(flags, k, kn);
+		int is_flag = flag_name != NULL;
 		int is_fmt = kn == 13 && !strncmp(k, "output-format", 13);
-		if (!is_flag && !is_fmt && !in_list(allowed, k, kn))
+		/* keys point at the caller's allowed/flags strings: nothing to allocate or free */
+		const char *key = flag_name ? flag_name : in_list(allowed, k, kn);
+		if (!key && !is_fmt)
 			return tp_err_set(err, -EINVAL, "unknown option --%.*s", (int)kn, k);
 		const char *v;
 		if (eq) {
@@ -58,11 +62,7 @@ int tp_args_parse(tp_args *a, int argc, char **argv, const char *const *allowed,
 		}
 		if (a->nopt >= TP_ARGS_MAX)
 			return tp_err_set(err, -E2BIG, "too many options");
-		/* keys are stored without "--" and without "=value" */
-		char *key = strndup(k, kn);
-		if (!key)
-			return tp_err_set(err, -ENOMEM, "out of memory");
-		a->key[a->nopt] = key; /* lives as long as the process: argv-like */
+		a->key[a->nopt] = key;
 		a->val[a->nopt++] = v;
 	}
 	return 0;
