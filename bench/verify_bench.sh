@@ -1,0 +1,25 @@
+#!/bin/bash
+# Verify benchmark (by hand): `tapir verify` vs `sha256sum` over the chunk files of the datastore
+# that bench/backup_bench.sh left in BENCH_DIR.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+TAPIR_BIN=${TAPIR_BIN:-$TOP/build/tapir}
+BENCH_DIR=${BENCH_DIR:-/var/tmp/tapir-bench}
+export TAPIR_HOME=$BENCH_DIR/home
+[ -d "$BENCH_DIR/ds/.chunks" ] || { echo "no datastore in $BENCH_DIR: run bench/backup_bench.sh first" >&2; exit 1; }
+chunks=$BENCH_DIR/ds/.chunks
+
+find "$chunks" -type f -print0 | xargs -0 cat >/dev/null   # warm the page cache for both
+t0=$(date +%s.%N)
+find "$chunks" -type f -print0 | xargs -0 sha256sum >/dev/null
+t1=$(date +%s.%N)
+"$TAPIR_BIN" verify --store benchstore
+t2=$(date +%s.%N)
+python3 - "$t0" "$t1" "$t2" "$(du -sb "$chunks" | cut -f1)" "$(find "$chunks" -type f | wc -l)" <<'PY'
+import sys
+t0, t1, t2 = map(float, sys.argv[1:4])
+print('chunk files: %s bytes in %s files' % (sys.argv[4], sys.argv[5]))
+print('sha256sum:    %.2f s' % (t1 - t0))
+print('tapir verify: %.2f s' % (t2 - t1))
+print('ratio verify / sha256sum: %.2f' % ((t2 - t1) / (t1 - t0)))
+PY
