@@ -7,6 +7,7 @@
 static const tp_cmd_group tape_cmds[] = {
 	/* one line per subcommand; handlers live in cmd_tape_*.c */
 	{ "restore", cmd_tape_restore, "restore MEDIA_SET STORE_MAP [SNAPSHOT...] --drive D [--drive D2 ...] [--namespaces ...] [--owner AUTHID] [--notify-user USERID] [--dry-run]" },
+	{ "backup-job", cmd_tape_backup_job, "backup-job create ID --store S --pool P --drive D [--ns NS] [--max-depth N] [--latest-only 0|1] [--schedule CALENDAR] [--notify-user USERID] [--comment C] | list | show ID | update ID ... [--delete PROP] | remove ID | run ID" },
 	{ "backup", cmd_tape_backup, "backup STORE POOL --drive D [--ns NS] [--max-depth N] [--latest-only] [--force-media-set] [--eject-media] [--export-media-set]" },
 	{ "key", cmd_tape_key, "key create [--kdf scrypt|pbkdf2|none] [--hint H] | list | show FP | change-passphrase FP [--kdf K] [--hint H] | paperkey FP | restore --key-config FILE|--drive D | remove FP [--force]" },
 	{ "label", cmd_tape_label, "label --drive D --label-text T [--pool P]" },
