@@ -174,9 +174,12 @@ out:
  */
 static int ensure_tape(struct job *J, tp_err *err)
 {
+	int r;
+	/* an archive that ended inside the early-warning zone leaves the tape full */
+	if (J->have_tape && J->positioned && J->sess.drive->leom && (r = mark_full(J, err)) < 0)
+		return r;
 	if (J->have_tape && J->positioned)
 		return 0;
-	int r;
 	tp_media_label ml;
 	tp_media_set_label msl;
 	int has_set = 0;
@@ -634,6 +637,10 @@ static int finish_tape(struct job *J, tp_err *err)
 		if (r < 0)
 			return r;
 		r = write_catalog_archive(J, J->tape.label.uuid, J->tape.set.seq_nr, err);
+		if (r == -ENOSPC) { /* hit the physical end: the next tape carries this catalog */
+			tp_warn("tape %s: no room for its catalog archive (%s)", J->tape.label.label_text, err->msg);
+			r = 0;
+		}
 		if (r < 0)
 			return r;
 		if (r == 1) {
