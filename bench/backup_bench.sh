@@ -50,7 +50,7 @@ PY
 
 measure() { # LABEL CMD... -> prints wall seconds and max RSS (KiB) into $BENCH_DIR/LABEL.time
 	local label=$1; shift
-	/usr/bin/time -v -o "$BENCH_DIR/$label.time" "$@"
+	/usr/bin/time -v -o "$BENCH_DIR/$label.time" "$@" >"$BENCH_DIR/$label.out"
 	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$BENCH_DIR/$label.time")
 	rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$BENCH_DIR/$label.time")
 	echo "$wall $rss"
@@ -64,7 +64,7 @@ read -r tp_wall tp_rss < <(measure tapir "$TAPIR_BIN" backup --store benchstore 
 tree_bytes=$(du -sb "$tree" | cut -f1)
 echo "tree:                $tree_bytes bytes"
 echo "tar | zstd -1:       ${tar_wall} s, peak RSS ${tar_rss} KiB, output $(stat -c %s "$BENCH_DIR/tree.tar.zst") bytes"
-echo "tapir backup:        ${tp_wall} s, peak RSS ${tp_rss} KiB, chunk store $(du -sb "$BENCH_DIR/ds/.chunks" | cut -f1) bytes"
+echo "tapir backup:        ${tp_wall} s, peak RSS ${tp_rss} KiB, chunk files $(find "$BENCH_DIR/ds/.chunks" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }') bytes"
 python3 -c "import sys; print('wall time ratio tapir / (tar|zstd): %.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$tp_wall" "$tar_wall"
 rm -f "$BENCH_DIR/tree.tar.zst"
 
