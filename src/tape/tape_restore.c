@@ -52,6 +52,10 @@ struct rjob {
 	uint64_t chunks_restored;
 	uint64_t media_bytes;
 	const tp_lto_gen *gen;
+	/* full restore without a catalog: every file of every tape is read */
+	int scan;
+	const tp_store_map *map;
+	size_t snap_cap;
 };
 
 struct witem {
@@ -142,6 +146,30 @@ static char *staging_path(struct rjob *J, const tp_restore_snap *s)
 	return tp_strdup_printf("%s/%s/%s", J->staging[s->target], s->store, s->path);
 }
 
+/* Decodes the snapshot archive br is in (after its header) into the staging directory of s. */
+static int stage_snapshot(struct rjob *J, const tp_restore_snap *s, tp_block_reader *br, tp_err *err)
+{
+	struct snap_writer W = { .fd = -1 };
+	char *dir = staging_path(J, s);
+	int r;
+	if (!dir)
+		return tp_err_set(err, -ENOMEM, "out of memory");
+	if ((r = tp_rm_rf(dir, err)) == 0)
+		r = tp_mkdir_p(dir, 0755, err);
+	if (r == 0) {
+		W.dir = dir;
+		tp_snapshot_decode_ops ops = { sw_begin, sw_data, sw_end };
+		long n = tp_snapshot_archive_decode(br, &ops, &W, err);
+		r = n < 0 ? (int)n : 0;
+		if (W.fd >= 0)
+			close(W.fd);
+	}
+	if (r < 0)
+		tp_rm_rf(dir, NULL);
+	free(dir);
+	return r;
+}
+
 static int read_snapshot(struct rjob *J, tp_tape_session *S, const tp_restore_read *rd, tp_err *err)
 {
 	tp_restore_snap *s = &J->plan.snaps[rd->snap];
@@ -157,8 +185,6 @@ static int read_snapshot(struct rjob *J, tp_tape_session *S, const tp_restore_re
 	}
 	tp_content_header h;
 	json_t *hj = NULL;
-	struct snap_writer W = { .fd = -1 };
-	char *dir = NULL;
 	r = tp_content_header_read_json(&br, &h, 1 << 20, &hj, err);
 	int kind = r == 0 ? tp_content_header_kind(&h) : -1;
 	if (r == 0 && kind != TP_MAGIC_SNAPSHOT_ARCHIVE_1_1 && kind != TP_MAGIC_SNAPSHOT_ARCHIVE_1_2)
@@ -167,46 +193,25 @@ static int read_snapshot(struct rjob *J, tp_tape_session *S, const tp_restore_re
 	if (r == 0 && (!hs || strcmp(hs, s->path)))
 		r = tp_err_set(err, -TP_EFORMAT, "file %llu holds snapshot %s, the catalog says %s",
 			       (unsigned long long)rd->file_nr, hs ? hs : "?", s->path);
-	if (r == 0) {
-		dir = staging_path(J, s);
-		if (!dir)
-			r = tp_err_set(err, -ENOMEM, "out of memory");
-		else if ((r = tp_rm_rf(dir, err)) == 0)
-			r = tp_mkdir_p(dir, 0755, err);
-	}
-	if (r == 0) {
-		W.dir = dir;
-		tp_snapshot_decode_ops ops = { sw_begin, sw_data, sw_end };
-		long n = tp_snapshot_archive_decode(&br, &ops, &W, err);
-		r = n < 0 ? (int)n : 0;
-		if (W.fd >= 0)
-			close(W.fd);
-	}
+	if (r == 0)
+		r = stage_snapshot(J, s, &br, err);
 	json_decref(hj);
 	tp_block_reader_free(&br);
-	if (r < 0 && dir)
-		tp_rm_rf(dir, NULL);
-	free(dir);
 	return r;
 }
 
-static int read_chunks(struct rjob *J, tp_tape_session *S, const tp_restore_read *rd, tp_err *err)
+/*
+ * Decodes chunk entries from br up to stream offset `end` and queues the
+ * wanted ones for the verify/insert workers.  With a plan (target < 0) the
+ * wanted chunks are the planned ones not done yet; without a catalog
+ * (target >= 0) every chunk that target lacks.
+ */
+static int pump_chunks(struct rjob *J, tp_tape_session *S, tp_block_reader *br, uint64_t file_nr, uint64_t end,
+		       int target, tp_err *err)
 {
-	tp_tape_io io;
-	tp_drive_tape_io(S->drive, &io);
-	tp_block_reader br;
-	uint64_t blk = tp_tape_block_of(rd->start);
-	int r = tp_block_reader_open(&br, &io, (uint32_t)blk, err);
-	if (r != 0)
-		return r > 0 ? tp_err_set(err, -TP_EFORMAT, "no data at block %llu of file %llu",
-					  (unsigned long long)blk, (unsigned long long)rd->file_nr) : r;
-	if (rd->start > blk * TP_TAPE_BLOCK_PAYLOAD &&
-	    (r = tp_block_reader_discard(&br, rd->start - blk * TP_TAPE_BLOCK_PAYLOAD, err)) < 0) {
-		tp_block_reader_free(&br);
-		return r;
-	}
+	int r = 0;
 	tp_chunk_archive_reader cr;
-	tp_chunk_archive_reader_init(&cr, &br);
+	tp_chunk_archive_reader_init(&cr, br);
 	for (;;) {
 		if ((r = tp_task_check_abort(err)) < 0)
 			break;
@@ -220,9 +225,9 @@ static int read_chunks(struct rjob *J, tp_tape_session *S, const tp_restore_read
 			pthread_mutex_lock(&J->mu);
 			tp_digest_set_add(&J->bad, e.digest, 0);
 			pthread_mutex_unlock(&J->mu);
-			tp_warn("tape %s file %llu offset %llu: %s", S->drive->label, (unsigned long long)rd->file_nr,
+			tp_warn("tape %s file %llu offset %llu: %s", S->drive->label, (unsigned long long)file_nr,
 				(unsigned long long)e.offset, ee.msg);
-			if (e.offset >= rd->end)
+			if (e.offset >= end)
 				break;
 			continue;
 		}
@@ -231,12 +236,23 @@ static int read_chunks(struct rjob *J, tp_tape_session *S, const tp_restore_read
 			*err = ee;
 			break;
 		}
-		if (e.offset >= rd->end)
+		if (e.offset >= end)
 			break;
-		uint64_t v;
-		pthread_mutex_lock(&J->mu);
-		int want = tp_digest_set_get(&J->plan.needed, e.digest, &v) && !tp_digest_set_has(&J->done, e.digest);
-		pthread_mutex_unlock(&J->mu);
+		uint64_t v = 0;
+		int want;
+		if (target < 0) {
+			pthread_mutex_lock(&J->mu);
+			want = tp_digest_set_get(&J->plan.needed, e.digest, &v) && !tp_digest_set_has(&J->done, e.digest);
+			pthread_mutex_unlock(&J->mu);
+		} else {
+			want = !tp_chunk_store_exists(&J->ds[target].cs, e.digest);
+			v = 1ULL << target;
+			if (!want) {
+				pthread_mutex_lock(&J->mu);
+				J->res->chunks_present++;
+				pthread_mutex_unlock(&J->mu);
+			}
+		}
 		if (!want)
 			continue;
 		struct witem *it = malloc(sizeof(*it));
@@ -258,6 +274,25 @@ static int read_chunks(struct rjob *J, tp_tape_session *S, const tp_restore_read
 		}
 	}
 	tp_chunk_archive_reader_free(&cr);
+	return r;
+}
+
+static int read_chunks(struct rjob *J, tp_tape_session *S, const tp_restore_read *rd, tp_err *err)
+{
+	tp_tape_io io;
+	tp_drive_tape_io(S->drive, &io);
+	tp_block_reader br;
+	uint64_t blk = tp_tape_block_of(rd->start);
+	int r = tp_block_reader_open(&br, &io, (uint32_t)blk, err);
+	if (r != 0)
+		return r > 0 ? tp_err_set(err, -TP_EFORMAT, "no data at block %llu of file %llu",
+					  (unsigned long long)blk, (unsigned long long)rd->file_nr) : r;
+	if (rd->start > blk * TP_TAPE_BLOCK_PAYLOAD &&
+	    (r = tp_block_reader_discard(&br, rd->start - blk * TP_TAPE_BLOCK_PAYLOAD, err)) < 0) {
+		tp_block_reader_free(&br);
+		return r;
+	}
+	r = pump_chunks(J, S, &br, rd->file_nr, rd->end, -1, err);
 	tp_block_reader_free(&br);
 	return r;
 }
@@ -297,6 +332,166 @@ static int seek_forward(struct rjob *J, tp_tape_session *S, uint64_t target, tp_
 	return r < 0 ? r : 0;
 }
 
+/* ---- full restore without a catalog: every file of every tape ---- */
+
+/*
+ * The snapshot `store:path` found on tape: its entry in plan.snaps (created
+ * with the checks the planner makes), copied to *out.  Returns its index
+ * when its archive should be staged, -1 when not (skipped, or a complete
+ * copy was staged already), or a negative error below -1.  Under J->mu.
+ */
+static long scan_snap(struct rjob *J, const char *store, const char *path, tp_restore_snap *out)
+{
+	tp_restore_plan *P = &J->plan;
+	char spec[sizeof(P->snaps[0].spec)];
+	snprintf(spec, sizeof(spec), "%s:%s", store, path);
+	for (size_t i = 0; i < P->nsnaps; i++)
+		if (!strcmp(P->snaps[i].spec, spec)) {
+			/* pending: staged from a complete copy; failed reading an earlier copy: try this one */
+			if (P->snaps[i].state != TP_RS_FAILED || (strncmp(P->snaps[i].reason, "its snapshot archive", 20) &&
+								  strncmp(P->snaps[i].reason, "reading its snapshot archive", 28)))
+				return -1;
+			*out = P->snaps[i];
+			return (long)i;
+		}
+	if (P->nsnaps == J->snap_cap) {
+		size_t nc = J->snap_cap ? J->snap_cap * 2 : 32;
+		tp_restore_snap *ns = realloc(P->snaps, nc * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		P->snaps = ns;
+		J->snap_cap = nc;
+	}
+	tp_restore_snap *s = &P->snaps[P->nsnaps];
+	memset(s, 0, sizeof(*s));
+	s->target = -1;
+	snprintf(s->spec, sizeof(s->spec), "%s", spec);
+	snprintf(s->store, sizeof(s->store), "%s", store);
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	long idx = (long)P->nsnaps++;
+	tp_err e = { 0 };
+	const char *tgt = tp_store_map_target(J->map, store);
+	s->state = TP_RS_SKIPPED;
+	if (tp_snapshot_ref_parse(path, &s->src, &e) < 0) {
+		s->state = TP_RS_FAILED;
+		snprintf(s->reason, sizeof(s->reason), "invalid snapshot path on tape: %s", e.msg);
+		return -1;
+	}
+	s->dst = s->src;
+	if (!tgt) {
+		snprintf(s->reason, sizeof(s->reason), "no target datastore mapped for store '%s'", store);
+		return -1;
+	}
+	for (int t = 0; t < P->ntargets; t++)
+		if (!strcmp(P->targets[t], tgt))
+			s->target = t;
+	tp_datastore *ds = &J->ds[s->target];
+	const char *authid = J->o->authid ? J->o->authid : "root@pam";
+	const char *owner = J->o->owner ? J->o->owner : authid;
+	char acl[TP_NS_MAX_LEN + 64], cur[TP_AUTHID_MAX + 1];
+	snprintf(acl, sizeof(acl), "/datastore/%s%s%s", tgt, s->dst.ns[0] ? "/" : "", s->dst.ns);
+	if (tp_acl_check(authid, acl, TP_PRIV_DATASTORE_BACKUP, 0, &e) < 0 ||
+	    (strcmp(owner, authid) && tp_acl_check(authid, acl, TP_PRIV_DATASTORE_MODIFY, 0, &e) < 0)) {
+		s->state = TP_RS_FAILED;
+		snprintf(s->reason, sizeof(s->reason), "%s", e.msg);
+	} else if (tp_datastore_ns_exists(ds, s->dst.ns) && tp_group_owner(ds, &s->dst, cur, NULL) == 0 &&
+		   !tp_owner_matches(owner, cur)) {
+		snprintf(s->reason, sizeof(s->reason), "backup group %s/%s in %s is owned by %s, not %s", s->dst.type,
+			 s->dst.id, tgt, cur, owner);
+	} else if (tp_snapshot_exists(ds, &s->dst, NULL)) {
+		snprintf(s->reason, sizeof(s->reason), "snapshot already exists in datastore %s", tgt);
+	} else {
+		s->state = TP_RS_FAILED; /* until a complete copy of its archive is staged */
+		snprintf(s->reason, sizeof(s->reason), "its snapshot archive could not be read");
+		*out = *s;
+		return idx;
+	}
+	return -1;
+}
+
+static int scan_target(struct rjob *J, const char *store)
+{
+	const char *tgt = tp_store_map_target(J->map, store);
+	for (int t = 0; tgt && t < J->plan.ntargets; t++)
+		if (!strcmp(J->plan.targets[t], tgt))
+			return t;
+	return -1;
+}
+
+/* Reads files 2.. of the loaded tape to end of data: chunk archives into the targets, snapshot archives staged. */
+static int scan_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tape *T, tp_err *err)
+{
+	tp_tape_io io;
+	tp_drive_tape_io(S->drive, &io);
+	for (uint64_t file = 2;; file++) {
+		pthread_mutex_lock(&J->mu);
+		int stop = J->fatal;
+		pthread_mutex_unlock(&J->mu);
+		int r;
+		if (stop || (r = tp_task_check_abort(err)) < 0)
+			return stop ? -TP_EABORT : r;
+		tp_err e = { 0 };
+		r = tp_drive_move_to_file(S->drive, file, &e);
+		if (r == -ENOENT)
+			return 0; /* past the last file */
+		if (r < 0) {
+			*err = e;
+			return r;
+		}
+		tp_block_reader br;
+		r = tp_block_reader_open(&br, &io, 0, &e);
+		if (r == TP_BLOCK_OPEN_EOD)
+			return 0;
+		if (r == TP_BLOCK_OPEN_FILEMARK)
+			continue; /* an empty file */
+		tp_content_header h;
+		json_t *hj = NULL;
+		if (r == 0)
+			r = tp_content_header_read_json(&br, &h, 1 << 20, &hj, &e);
+		int kind = r == 0 ? tp_content_header_kind(&h) : -1;
+		if (r == 0 && (kind == TP_MAGIC_CHUNK_ARCHIVE_1_0 || kind == TP_MAGIC_CHUNK_ARCHIVE_1_1)) {
+			char store[TP_ARCHIVE_STORE_MAX + 1];
+			int t = -1;
+			if ((r = tp_chunk_archive_header_parse(hj, store, &e)) == 0 && (t = scan_target(J, store)) >= 0)
+				r = pump_chunks(J, S, &br, file, UINT64_MAX, t, &e);
+		} else if (r == 0 && (kind == TP_MAGIC_SNAPSHOT_ARCHIVE_1_1 || kind == TP_MAGIC_SNAPSHOT_ARCHIVE_1_2)) {
+			char store[TP_ARCHIVE_STORE_MAX + 1], path[TP_ARCHIVE_PATH_MAX + 1];
+			if ((r = tp_snapshot_archive_header_parse(hj, store, path, &e)) == 0) {
+				tp_restore_snap *copy = malloc(sizeof(*copy));
+				pthread_mutex_lock(&J->mu);
+				long i = copy ? scan_snap(J, store, path, copy) : -ENOMEM;
+				pthread_mutex_unlock(&J->mu);
+				if (i < -1)
+					r = tp_err_set(&e, (int)i, "out of memory");
+				if (i >= 0) {
+					/* an INCOMPLETE copy (cut by early warning) fails here; the next tape has it whole */
+					r = stage_snapshot(J, copy, &br, &e);
+					pthread_mutex_lock(&J->mu);
+					tp_restore_snap *s = &J->plan.snaps[i];
+					if (r == 0 && s->state == TP_RS_FAILED) {
+						s->state = TP_RS_PENDING;
+						s->reason[0] = 0;
+					} else if (r < 0) {
+						snprintf(s->reason, sizeof(s->reason), "reading its snapshot archive (tape %s file %llu): %s",
+							 T->label, (unsigned long long)file, e.msg);
+					}
+					pthread_mutex_unlock(&J->mu);
+				}
+				free(copy);
+			}
+		}
+		/* catalog archives and unknown content are passed over */
+		if (r < 0 && r != -TP_EABORT)
+			tp_warn("tape %s file %llu: %s", T->label, (unsigned long long)file, e.msg);
+		json_decref(hj);
+		tp_block_reader_free(&br);
+		if (r == -TP_EABORT) {
+			*err = e;
+			return r;
+		}
+	}
+}
+
 static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tape *T, tp_err *err)
 {
 	tp_media_label ml;
@@ -327,6 +522,8 @@ static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tap
 		}
 	}
 	tp_media_set_label_clear(&msl);
+	if (J->scan)
+		return scan_tape(J, S, T, err);
 	for (size_t k = T->first_read; k < T->first_read + T->nreads; k++) {
 		const tp_restore_read *rd = &J->plan.reads[k];
 		pthread_mutex_lock(&J->mu);
@@ -491,6 +688,66 @@ out:
 
 /* ---- the run ---- */
 
+/*
+ * The plan of a full restore without a catalog: Tape.Read checked as the
+ * planner does, every tape of the set from the inventory in sequence order
+ * (all must be known), the targets of the store map.
+ */
+static int scan_plan(struct rjob *J, tp_inventory *inv, const uint8_t set[16], const char *pool, tp_err *err)
+{
+	const tp_tape_restore_opts *o = J->o;
+	tp_restore_plan *P = &J->plan;
+	const char *authid = o->authid ? o->authid : "root@pam";
+	char path[128];
+	snprintf(path, sizeof(path), "/tape/pool/%s", pool);
+	int r = tp_acl_check(authid, path, TP_PRIV_TAPE_READ, 0, err);
+	for (int i = 0; r == 0 && i < o->ndrives; i++) {
+		snprintf(path, sizeof(path), "/tape/device/%s", o->drives[i]);
+		r = tp_acl_check(authid, path, TP_PRIV_TAPE_READ, 0, err);
+	}
+	if (r < 0)
+		return r;
+	memcpy(P->set, set, 16);
+	P->full = 1;
+	const char *names[TP_RESTORE_MAX_MAP + 1];
+	int nn = 0;
+	for (int i = 0; i < J->map->n; i++)
+		names[nn++] = J->map->dst[i];
+	if (J->map->def[0])
+		names[nn++] = J->map->def;
+	for (int i = 0; i < nn; i++) {
+		int dup = 0;
+		for (int t = 0; t < P->ntargets; t++)
+			dup |= !strcmp(P->targets[t], names[i]);
+		if (!dup)
+			snprintf(P->targets[P->ntargets++], sizeof(P->targets[0]), "%s", names[i]);
+	}
+	tp_media_set ms;
+	if ((r = tp_inventory_media_set(inv, set, &ms, err)) < 0)
+		return r;
+	P->tapes = calloc(ms.n ? ms.n : 1, sizeof(*P->tapes));
+	if (!P->tapes)
+		r = tp_err_set(err, -ENOMEM, "out of memory");
+	for (size_t k = 0; r == 0 && k < ms.n; k++) {
+		if (!ms.present[k]) {
+			r = tp_err_set(err, -TP_ENOTFOUND, "media set %s: tape with sequence number %zu is not in the inventory",
+				       J->set_text, k);
+			break;
+		}
+		tp_restore_tape *T = &P->tapes[P->ntapes++];
+		T->seq = k;
+		memcpy(T->media, ms.members[k], 16);
+		const tp_inventory_entry *e = tp_inventory_find(inv, T->media);
+		snprintf(T->label, sizeof(T->label), "%s", e ? e->label.label_text : "?");
+		T->drive = (int)(k % (size_t)o->ndrives);
+	}
+	tp_media_set_free(&ms);
+	if (r == 0)
+		tp_info("media set %s has no local catalog: full restore reading every file of its %zu tape(s)",
+			J->set_text, P->ntapes);
+	return r;
+}
+
 static void cleanup_staging(struct rjob *J)
 {
 	for (int t = 0; t < J->plan.ntargets; t++)
@@ -561,14 +818,31 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 	J->media_bytes = J->sess[0].drive->media_bytes;
 	const tp_lto_gen *gen = tp_lto_gen_get(o->lto_gen ? o->lto_gen : 9);
 	J->gen = gen;
+	J->map = &map;
+	{
+		char cpool[65];
+		int64_t cctime;
+		/* no catalog for the set: a full restore still works, reading every file */
+		if (o->nsnapshots == 0 && o->nnamespaces == 0 &&
+		    tp_catalog_get_media_set(db, set, cpool, &cctime, NULL) == -TP_ENOTFOUND)
+			J->scan = 1;
+	}
 	tp_restore_request req = { .set = set, .map = &map, .snapshots = o->snapshots, .nsnapshots = o->nsnapshots,
 				   .ns = nsm, .nns = o->nnamespaces, .authid = o->authid ? o->authid : "root@pam",
 				   .owner = o->owner, .pool = pool, .drives = o->drives, .ndrives = o->ndrives,
 				   .gen = gen, .media_bytes = J->media_bytes };
-	if ((r = tp_restore_plan_build(db, &req, &J->plan, err)) < 0)
-		goto out;
-	res->plan = tp_restore_plan_json(&J->plan);
-	{
+	if (J->scan) {
+		if ((r = scan_plan(J, &inv, set, pool, err)) < 0)
+			goto out;
+		res->plan = tp_restore_plan_json(&J->plan);
+		json_object_set_new(res->plan, "catalog", json_false());
+	} else {
+		if ((r = tp_restore_plan_build(db, &req, &J->plan, err)) < 0)
+			goto out;
+		res->plan = tp_restore_plan_json(&J->plan);
+		json_object_set_new(res->plan, "catalog", json_true());
+	}
+	if (!J->scan) {
 		/* for the benchmark: what the 2021 three-phase design would do with the same selection */
 		tp_tape_counters pc;
 		tp_lto_estimate pe;
@@ -578,7 +852,8 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 						      (json_int_t)pc.locates, "bytes_read_from_tape", (json_int_t)pc.bytes_read,
 						      "simulated_tape_seconds", pe.total_s));
 	}
-	res->chunks_present = J->plan.chunks_present;
+	if (!J->scan)
+		res->chunks_present = J->plan.chunks_present;
 	/* the required media, up front */
 	for (size_t t = 0; t < J->plan.ntapes; t++)
 		tp_info("required tape %s (seq %llu): %llu reads, %llu bytes, drive %s", J->plan.tapes[t].label,
@@ -643,6 +918,11 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 		tp_restore_snap *s = &J->plan.snaps[i];
 		if (s->state == TP_RS_PENDING)
 			publish(J, s);
+	}
+	if (J->scan) { /* the snapshots became known while reading */
+		json_decref(res->plan);
+		res->plan = tp_restore_plan_json(&J->plan);
+		json_object_set_new(res->plan, "catalog", json_false());
 	}
 	tp_lto_estimate est;
 	tp_lto_estimate_counters(gen, &J->counters, J->media_bytes, &est);
