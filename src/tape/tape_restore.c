@@ -215,6 +215,9 @@ static int pump_chunks(struct rjob *J, tp_tape_session *S, tp_block_reader *br, 
 	for (;;) {
 		if ((r = tp_task_check_abort(err)) < 0)
 			break;
+		/* the range ends here: decoding the next entry would read a whole chunk for nothing */
+		if (tp_block_reader_offset(br) >= end)
+			break;
 		tp_chunk_entry e;
 		tp_err ee = { 0 };
 		int x = tp_chunk_archive_reader_next(&cr, &e, &ee);
