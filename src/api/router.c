@@ -468,11 +468,56 @@ void tp_api_set_extra(tp_api_call *c, const char *key, json_t *v)
 
 /* ---- privileges ---- */
 
+typedef struct acl_cache {
+	tp_user_config users;
+	tp_acl acl;
+	int64_t now;
+} acl_cache;
+
+static void acl_cache_free(tp_api_call *c)
+{
+	acl_cache *k = c->acl_cache;
+	if (k) {
+		tp_user_config_free(&k->users);
+		tp_acl_free(&k->acl);
+		free(k);
+		c->acl_cache = NULL;
+	}
+}
+
 int tp_api_check_priv(const tp_api_call *c, const char *acl_path, uint64_t need, int any, tp_err *err)
 {
 	if (!c->authid[0])
 		return tp_err_set(err, -TP_EPERM, "permission check failed: not authenticated");
-	return tp_acl_check(c->authid, acl_path, need, any, err);
+	/* list handlers check every item: read the configuration once per call */
+	tp_api_call *mc = (tp_api_call *)c;
+	int r;
+	if (!mc->acl_cache) {
+		acl_cache *k = calloc(1, sizeof(*k));
+		if (!k)
+			return tp_err_set(err, -ENOMEM, "out of memory");
+		if ((r = tp_user_config_load(&k->users, err)) < 0) {
+			free(k);
+			return r;
+		}
+		if ((r = tp_acl_load(&k->acl, err)) < 0) {
+			tp_user_config_free(&k->users);
+			free(k);
+			return r;
+		}
+		k->now = tp_now();
+		mc->acl_cache = k;
+	}
+	acl_cache *k = mc->acl_cache;
+	uint64_t have = 0;
+	if ((r = tp_acl_privs(&k->acl, &k->users, c->authid, acl_path, k->now, &have, NULL, err)) < 0)
+		return r;
+	if (any ? (have & need) != 0 : (have & need) == need)
+		return 0;
+	char names[512];
+	tp_privs_format(any ? need : need & ~have, names, sizeof(names));
+	return tp_err_set(err, -TP_EPERM, "permission check failed: %s lacks %s%s on %s", c->authid, any ? "any of " : "",
+			  names, acl_path);
 }
 
 int tp_api_has_priv(const tp_api_call *c, const char *acl_path, uint64_t need, int any)
@@ -617,6 +662,7 @@ out:
 	json_decref(c.args);
 	json_decref(c.extra);
 	json_decref(path_params);
+	acl_cache_free(&c);
 	return status;
 }
 

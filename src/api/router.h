@@ -68,6 +68,7 @@ struct tp_api_call {
 	char authid[130];           /* "" only for TP_API_NOAUTH routes called without credentials */
 	json_t *args;               /* validated parameters, typed (owned by the call) */
 	json_t *extra;              /* extra top-level response members (e.g. "total"); may stay NULL */
+	void *acl_cache;            /* user.json + acl.json, loaded once per call by the privilege checks */
 };
 
 /* Typed argument reads (after validation, so the types are right). */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "access/auth.h"
@@ -20,9 +21,14 @@
 #include "base/buf.h"
 #include "base/json_util.h"
 #include "base/log.h"
+#include "base/paths.h"
+#include "crypto/hash.h"
 #include "base/timefmt.h"
 
 #define API_PREFIX "/api2/json"
+/* Verified token secrets are remembered this long (crypt(3) costs milliseconds per request). */
+#define TOKEN_CACHE_SIZE 64
+#define TOKEN_CACHE_SECONDS 60.0
 
 struct tp_server {
 	struct MHD_Daemon *d;
@@ -38,6 +44,16 @@ struct tp_server {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int stopping;
+	char *shadow_path;          /* token.shadow: its change invalidates the token cache */
+	pthread_mutex_t tc_mu;
+	struct token_cache_entry {
+		char tokenid[TP_AUTHID_MAX + 1];
+		uint8_t secret_digest[32];
+		struct timespec shadow_mtime;
+		ino_t shadow_ino;
+		double expires;     /* monotonic */
+	} tc[TOKEN_CACHE_SIZE];
+	unsigned tc_next;
 };
 
 typedef struct req_ctx {
@@ -134,6 +150,52 @@ static int parse_form(char *s, json_t *q)
 /* ---- authentication ---- */
 
 /*
+ * tp_auth_token with a cache of recently verified secrets.  An entry counts
+ * only while token.shadow is unchanged (a removed or regenerated token
+ * changes it), and whether the token and its user are active is checked on
+ * every request from user.json.
+ */
+static int token_cached(tp_server *s, const char *tokenid, const char *secret, tp_err *err)
+{
+	uint8_t dig[32];
+	tp_sha256(secret, strlen(secret), dig);
+	struct stat st;
+	memset(&st, 0, sizeof(st));
+	int have_stat = stat(s->shadow_path, &st) == 0;
+	double now = tp_monotonic();
+	int hit = 0;
+	pthread_mutex_lock(&s->tc_mu);
+	for (unsigned i = 0; i < TOKEN_CACHE_SIZE && !hit; i++) {
+		struct token_cache_entry *e = &s->tc[i];
+		hit = have_stat && e->expires > now && !strcmp(e->tokenid, tokenid) && !memcmp(e->secret_digest, dig, 32) &&
+		      e->shadow_ino == st.st_ino && e->shadow_mtime.tv_sec == st.st_mtim.tv_sec &&
+		      e->shadow_mtime.tv_nsec == st.st_mtim.tv_nsec;
+	}
+	pthread_mutex_unlock(&s->tc_mu);
+	if (hit) {
+		tp_user_config cfg;
+		int r = tp_user_config_load(&cfg, err);
+		if (r < 0)
+			return r;
+		r = tp_authid_active(&cfg, tokenid, tp_now(), err);
+		tp_user_config_free(&cfg);
+		return r;
+	}
+	int r = tp_auth_token(tokenid, secret, err);
+	if (r < 0 || !have_stat)
+		return r;
+	pthread_mutex_lock(&s->tc_mu);
+	struct token_cache_entry *e = &s->tc[s->tc_next++ % TOKEN_CACHE_SIZE];
+	snprintf(e->tokenid, sizeof(e->tokenid), "%s", tokenid);
+	memcpy(e->secret_digest, dig, 32);
+	e->shadow_ino = st.st_ino;
+	e->shadow_mtime = st.st_mtim;
+	e->expires = now + TOKEN_CACHE_SECONDS;
+	pthread_mutex_unlock(&s->tc_mu);
+	return 0;
+}
+
+/*
  * 1 with authid set, 0 when no credentials were given, -1 when they were
  * wrong (401, message in err).
  */
@@ -142,7 +204,9 @@ static int authenticate(tp_server *s, struct MHD_Connection *conn, enum tp_http_
 	const char *hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (hdr) {
 		char tokenid[TP_AUTHID_MAX + 1], secret[256];
-		if (tp_auth_parse_token_header(hdr, tokenid, secret, err) < 0 || tp_auth_token(tokenid, secret, err) < 0)
+		if (tp_auth_parse_token_header(hdr, tokenid, secret, err) < 0)
+			return -1;
+		if (token_cached(s, tokenid, secret, err) < 0)
 			return -1;
 		snprintf(authid, TP_AUTHID_MAX + 1, "%s", tokenid);
 		return 1;
@@ -336,6 +400,11 @@ int tp_server_start(const tp_server_opts *o, tp_server **out, tp_err *err)
 		return tp_err_set(err, -ENOMEM, "out of memory");
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_mutex_init(&s->tc_mu, NULL);
+	if (!(s->shadow_path = tp_config_path("token.shadow"))) {
+		r = tp_err_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
 	s->max_body = o->max_body ? o->max_body : TP_SERVER_DEFAULT_MAX_BODY;
 	s->interval = o->scheduler_interval ? o->scheduler_interval : 60;
 	if ((r = tp_auth_key_load(s->ticket_key, err)) < 0)
@@ -378,8 +447,10 @@ fail:
 		MHD_stop_daemon(s->d);
 	free(s->cert);
 	free(s->key);
+	free(s->shadow_path);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->tc_mu);
 	free(s);
 	return r;
 }
@@ -400,8 +471,10 @@ size_t tp_server_stop(tp_server *s, int timeout_ms)
 	size_t left = tp_api_workers_shutdown(timeout_ms);
 	free(s->cert);
 	free(s->key);
+	free(s->shadow_path);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->tc_mu);
 	free(s);
 	return left;
 }
