@@ -74,7 +74,8 @@ static void *worker_main(void *arg)
 	tp_buf plain = TP_BUF_INIT;
 	while ((it = tp_queue_pop(&J->work))) {
 		tp_err e = { 0 };
-		int kind = tp_blob_check(it->blob, it->len, "chunk", &e);
+		/* the chunk archive reader has checked magic, size and CRC (tp_chunk_blob_check) */
+		int kind = tp_blob_kind_of(it->blob, it->len, "chunk", &e);
 		int r = kind < 0 ? kind : 0;
 		if (r == 0 && !tp_blob_kind_encrypted(kind)) /* unencrypted: decompress and check SHA-256 */
 			r = tp_blob_decode(it->blob, it->len, NULL, TP_BLOB_MAX_SIZE, it->digest, "chunk", &plain, &e);
