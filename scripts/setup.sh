@@ -5,7 +5,7 @@ pkgs=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
       libssl-dev libzstd-dev zlib1g-dev libsqlite3-dev libjansson-dev uuid-dev
       libcmocka-dev libacl1-dev libattr1-dev attr acl
       libmicrohttpd-dev libgnutls28-dev libiscsi-dev libpam0g-dev libcrypt-dev
-      tgt curl zstd python3 xxd time)
+      tgt curl zstd python3 xxd time wrk)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,4 +1,6 @@
 /* `tapir server [--listen ADDR:PORT] [--no-tls]`: the HTTPS API server, until SIGTERM/SIGINT. */
+#include <errno.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,16 @@
 #include "base/log.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+
+static sem_t stop_sem;
+static volatile sig_atomic_t stop_sig;
+
+/* Whatever thread the signal lands on (sanitizer runtimes have their own), the main thread wakes up. */
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+	sem_post(&stop_sem);
+}
 
 int cmd_server(int argc, char **argv, tp_err *err)
 {
@@ -29,13 +41,15 @@ int cmd_server(int argc, char **argv, tp_err *err)
 		return tp_err_set(err, -EINVAL, "--scheduler-interval must be 1..3600 seconds");
 	tp_server_opts o = { tp_args_get(&a, "listen"), tp_args_flag(&a, "no-tls"), (size_t)max_body, (int)interval };
 
-	/* every thread inherits the blocked set; only this one takes the signals, with sigwait */
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sem_init(&stop_sem, 0, 0);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 
 	tp_server *s;
@@ -47,10 +61,9 @@ int cmd_server(int argc, char **argv, tp_err *err)
 	printf("listening on %s (%s), port %u\n", o.listen ? o.listen : TP_SERVER_DEFAULT_LISTEN,
 	       o.no_tls ? "http" : "https", tp_server_port(s));
 	fflush(stdout);
-	int sig = 0;
-	while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+	while (sem_wait(&stop_sem) < 0 && errno == EINTR) {
 	}
-	tp_info("signal %d: shutting down", sig);
+	tp_info("signal %d: shutting down", (int)stop_sig);
 	size_t left = tp_server_stop(s, 30000);
 	if (left)
 		return tp_err_set(err, -ETIMEDOUT, "%zu worker task(s) did not stop within 30 s", left);

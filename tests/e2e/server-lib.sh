@@ -52,3 +52,12 @@ expect_status() {
 	[ "$(status)" = "$code" ] || fail "$m $p: expected $code, got $(status): $body"
 	printf '%s' "$body"
 }
+
+# A failing test must not leave its server running.
+server_cleanup() {
+	local rc=$?
+	[ -n "${SRV_PID:-}" ] && kill -TERM "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+	(exit $rc)
+	cleanup
+}
+trap server_cleanup EXIT
