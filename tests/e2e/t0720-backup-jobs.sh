@@ -10,6 +10,8 @@ tapir pool create p1 >/dev/null
 tapir tape label --drive d1 --label-text tape1 --pool p1 >/dev/null
 mkdir -p "$T/src" && head -c 200000 /dev/urandom >"$T/src/data"
 tapir backup --store store1 --type host --id h1 --time 2026-01-01T00:00:00Z root.pxar:"$T/src" >/dev/null
+tapir backup --store store1 --type host --id h1 --time 2026-01-02T00:00:00Z root.pxar:"$T/src" >/dev/null
+tapir datastore create store2 "$T/ds2" >/dev/null
 
 # CLI
 tapir tape backup-job create job1 --store store1 --pool p1 --drive d1 --schedule 'mon..fri 02:00' \
@@ -73,6 +75,56 @@ grep -q "not sent: no mail command configured" <<<"$log" || fail "notification n
 jobs=$(AUTH=$OP expect_status 200 GET tape/backup)
 [ "$(json_get "$jobs" '[x.get("last-run-state") for x in j["data"] if x["id"] == "job2"]')" = "['OK']" ] ||
 	fail "job2 state: $jobs"
+
+# restore through the API: TapeReader on the pool and the drive plus DatastoreBackup on the target suffice
+tapir user create rs@pbs >/dev/null
+RS=$(json_get "$(tapir user generate-token rs@pbs tk)" 'j["tokenid"] + ":" + j["value"]')
+grant() { tapir acl update "$1" "$2" --auth-id rs@pbs >/dev/null; tapir acl update "$1" "$2" --auth-id 'rs@pbs!tk' >/dev/null; }
+revoke() { tapir acl update "$1" "$2" --auth-id rs@pbs --delete >/dev/null; }
+grant /tape/pool/p1 TapeReader
+grant /tape/device/d1 TapeReader
+grant /datastore/store2 DatastoreBackup
+set_uuid=$(json_get "$(tapir media list --output-format json)" 'j[0]["media-set-uuid"]')
+restore() { # PATH SNAPSHOT [EXTRA JSON MEMBERS]
+	printf '{"store":"store1=store2","drive":"d1","media-set":"%s","snapshots":["store1:%s"]%s}' "$set_uuid" "$2" "${3:-}"
+}
+wait_task() { # UPID -> final status JSON
+	local enc; enc=$(python3 -c 'import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1")
+	for _ in $(seq 300); do
+		st=$(AUTH=$RS expect_status 200 GET "nodes/localhost/tasks/$enc/status")
+		[ "$(json_get "$st" 'j["data"]["status"]')" = stopped ] && break
+		sleep 0.1
+	done
+	printf '%s' "$st"
+}
+snap1=host/h1/2026-01-01T00:00:00Z
+snap2=host/h1/2026-01-02T00:00:00Z
+# any one privilege missing: 403 and nothing restored
+revoke /tape/pool/p1 TapeReader
+AUTH=$RS expect_status 403 POST tape/restore "$(restore x $snap1)" | grep -q "Tape.Read on /tape/pool/p1" || fail "pool priv"
+grant /tape/pool/p1 TapeReader
+revoke /tape/device/d1 TapeReader
+AUTH=$RS expect_status 403 POST tape/restore "$(restore x $snap1)" | grep -q "/tape/device/d1" || fail "drive priv"
+grant /tape/device/d1 TapeReader
+revoke /datastore/store2 DatastoreBackup
+AUTH=$RS expect_status 403 POST tape/restore-single "$(restore x $snap1)" | grep -q "/datastore/store2" || fail "store priv"
+grant /datastore/store2 DatastoreBackup
+AUTH=$RS expect_status 403 POST tape/restore "$(restore x $snap1 ',"owner":"op@pbs"')" | grep -q "Datastore.Modify" ||
+	fail "owner without Datastore.Modify"
+[ -z "$(tapir snapshot list --store store2 --output-format json | tr -d '[] \n')" ] || fail "refused restore restored something"
+# with all of them: selective restore through tape/restore and through restore-single
+for pair in "tape/restore $snap1" "tape/restore-single $snap2"; do
+	set -- $pair
+	up=$(json_get "$(AUTH=$RS expect_status 200 POST "$1" "$(restore x "$2")")" 'j["data"]')
+	st=$(wait_task "$up")
+	[ "$(json_get "$st" 'j["data"]["exitstatus"]')" = OK ] || fail "$1: $st"
+	enc=$(python3 -c 'import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1], safe=""))' "$up")
+	AUTH=$RS expect_status 200 GET "nodes/localhost/tasks/$enc/log?limit=0" | grep -q "restore result" || fail "$1 log"
+done
+[ "$(json_get "$(tapir snapshot list --store store2 --output-format json)" 'len(j)')" = 2 ] || fail "not restored"
+tapir verify --store store2 >/dev/null || fail "restored snapshots do not verify"
+owners=$(AUTH=$RS expect_status 200 GET admin/datastore/store2/snapshots)
+[ "$(json_get "$owners" 'sorted(set(s["owner"] for s in j["data"]))')" = "['rs@pbs!tk']" ] || fail "owner: $owners"
 stop_server
 
 # scheduler: job3 created two days ago with a daily schedule missed two runs; it runs once on start
