@@ -918,6 +918,19 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 		*err = J->fatal_err;
 		goto out;
 	}
+	/* the inserted chunks are on disk before any snapshot that references them appears (PBS's "filesystem" sync level) */
+	for (int t = 0; t < J->plan.ntargets; t++) {
+		tp_err e = { 0 };
+		if (!J->ds_open[t] || tp_chunk_store_sync(&J->ds[t].cs, &e) == 0)
+			continue;
+		for (size_t i = 0; i < J->plan.nsnaps; i++) {
+			tp_restore_snap *s = &J->plan.snaps[i];
+			if (s->state == TP_RS_PENDING && s->target == t) {
+				s->state = TP_RS_FAILED;
+				snprintf(s->reason, sizeof(s->reason), "%s", e.msg);
+			}
+		}
+	}
 	for (size_t i = 0; i < J->plan.nsnaps; i++) {
 		tp_restore_snap *s = &J->plan.snaps[i];
 		if (s->state == TP_RS_PENDING)
