@@ -307,6 +307,25 @@ int cmd_tape_inventory(int argc, char **argv, tp_err *err)
 	return r;
 }
 
+/*
+ * A drive that cannot name its cartridge (an lto drive; the label is on the
+ * tape, which status does not read) gets the barcode from its changer's
+ * element status.  Best effort: a changer that does not answer leaves it "".
+ */
+static void barcode_from_changer(tp_tape_session *s, char *label, size_t size)
+{
+	if (label[0] || !s->changer)
+		return;
+	tp_changer_status cs;
+	memset(&cs, 0, sizeof(cs));
+	if (tp_changer_get_status(s->changer, &cs, NULL) < 0)
+		return;
+	for (size_t i = 0; i < cs.ndrives; i++)
+		if (cs.drives[i].number == (unsigned)s->drivenum && cs.drives[i].full)
+			snprintf(label, size, "%s", cs.drives[i].label);
+	tp_changer_status_free(&cs);
+}
+
 int cmd_tape_status(int argc, char **argv, tp_err *err)
 {
 	static const char *const allowed[] = { "drive", NULL };
@@ -318,6 +337,11 @@ int cmd_tape_status(int argc, char **argv, tp_err *err)
 		tp_drive_diag g;
 		tp_err derr = { 0 };
 		int have_diag = tp_drive_diag_get(c.s.drive, &g, &derr) == 0;
+		if (st.loaded) {
+			barcode_from_changer(&c.s, st.label, sizeof(st.label));
+			if (have_diag && !g.label[0])
+				snprintf(g.label, sizeof(g.label), "%s", st.label);
+		}
 		if (c.a.out == TP_OUT_TEXT) {
 			printf("drive %s (%s)%s%s\n", c.s.name, c.s.drive->ops->type, c.s.changer ? ", changer " : "",
 			       c.s.changer ? c.s.changer_name : "");
