@@ -24,24 +24,16 @@ void tp_tape_session_location(const tp_tape_session *s, tp_media_location *out)
 	}
 }
 
-/*
- * Robot moves with the drive closed: a virtual changer writes the drive's
- * state file under the drive's own lock, and a reopened handle picks up
- * the new cartridge.  The session's drive lock stays held throughout.
- */
+/* Robot moves with the drive closed (tp_tape_session_drive_close); the session's drive lock stays held. */
 static int drive_close_for_move(tp_tape_session *s)
 {
-	if (s->drive)
-		tp_drive_close(s->drive);
-	s->drive = NULL;
+	tp_tape_session_drive_close(s);
 	return 0;
 }
 
 static int drive_reopen(tp_tape_session *s, tp_err *err)
 {
-	if (s->drive)
-		return 0;
-	return tp_drive_open_by_name(s->name, &s->drive, err);
+	return tp_tape_session_drive_reopen(s, err);
 }
 
 /* The label of the cartridge in the session's changer drive ("" = empty). */

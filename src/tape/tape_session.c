@@ -66,6 +66,29 @@ void tp_tape_session_close(tp_tape_session *s)
 	tp_lock_release(&s->lock);
 }
 
+void tp_tape_session_drive_close(tp_tape_session *s)
+{
+	if (!s->drive)
+		return;
+	s->carried = s->drive->counters;
+	s->carrying = 1;
+	tp_drive_close(s->drive);
+	s->drive = NULL;
+}
+
+int tp_tape_session_drive_reopen(tp_tape_session *s, tp_err *err)
+{
+	if (s->drive)
+		return 0;
+	int r = tp_drive_open_by_name(s->name, &s->drive, err);
+	if (r < 0)
+		return r;
+	if (s->carrying)
+		s->drive->counters = s->carried;
+	s->carrying = 0;
+	return 0;
+}
+
 int tp_tape_read_labels(tp_tape_session *s, tp_media_label *ml, tp_media_set_label *msl, int *has_set, tp_err *err)
 {
 	tp_tape_io io;
@@ -157,12 +180,10 @@ int tp_tape_export(tp_tape_session *s, const char *label, tp_err *err)
 		tp_drive_status st;
 		if (tp_drive_get_status(s->drive, &st, NULL) == 0 && st.loaded && !strcmp(st.label, label))
 			tp_drive_unload(s->drive, NULL);
-		/* the robot moves with the drive handle closed, as in tp_tape_load_cartridge */
-		tp_drive_close(s->drive);
-		s->drive = NULL;
+		tp_tape_session_drive_close(s);
 		int r = tp_changer_export(s->changer, label, &to, err);
 		tp_err e2 = { 0 };
-		int r2 = tp_drive_open_by_name(s->name, &s->drive, &e2);
+		int r2 = tp_tape_session_drive_reopen(s, &e2);
 		if (r == 0 && r2 < 0) {
 			*err = e2;
 			r = r2;

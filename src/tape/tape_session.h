@@ -15,6 +15,9 @@ typedef struct tp_tape_session {
 	char name[TP_DRIVE_NAME_MAX + 1];
 	char changer_name[TP_DRIVE_NAME_MAX + 1];
 	tp_lock lock;               /* run/drive-lock/<name>, holding the owner text */
+	/* the drive's counters while its handle is closed for a robot move (a reopened handle goes on counting) */
+	tp_drive_counters carried;
+	int carrying;
 } tp_tape_session;
 
 /*
@@ -23,6 +26,15 @@ typedef struct tp_tape_session {
  */
 int tp_tape_session_open(tp_tape_session *s, const char *name, const char *owner, int timeout_ms, tp_err *err);
 void tp_tape_session_close(tp_tape_session *s);
+
+/*
+ * A changer moves cartridges with the drive handle closed (a virtual changer
+ * writes the drive's state under the drive's own lock); the session's drive
+ * lock stays held.  Close keeps the handle's counters, reopen gives them to
+ * the new handle, so s->drive->counters cover the whole session.
+ */
+void tp_tape_session_drive_close(tp_tape_session *s);
+int tp_tape_session_drive_reopen(tp_tape_session *s, tp_err *err);
 
 /*
  * Rewinds and reads the media label (file 0) and media-set label (file 1).
