@@ -246,7 +246,8 @@ int tp_pool_config_list(tp_pool_config **out, size_t *n, tp_err *err)
 			goto out;
 		i++;
 	}
-	qsort(list, cnt, sizeof(*list), cmp_pool);
+	if (cnt > 1)
+		qsort(list, cnt, sizeof(*list), cmp_pool);
 	*out = list;
 	*n = cnt;
 	list = NULL;
