@@ -26,7 +26,8 @@ static int drive_create(const tp_args *a, tp_err *err)
 {
 	int r = tp_args_need_pos(a, 1, 1,
 				 "tapir drive create NAME --type virtual --path DIR [--max-size BYTES] | "
-				 "--type lto --path DEVICE|iscsi://HOST[:PORT]/IQN/LUN [--changer C --changer-drivenum N]",
+				 "--type lto --path DEVICE|iscsi://HOST[:PORT]/IQN/LUN [--changer C --changer-drivenum N] "
+				 "[--capacity BYTES] [--leom-reserve BYTES]",
 				 err);
 	if (r < 0)
 		return r;
@@ -54,6 +55,14 @@ static int drive_create(const tp_args *a, tp_err *err)
 			return tp_err_set(err, -EINVAL, "--max-size must be at least 1M");
 	}
 	d.max_size = ms;
+	/* for drives without a capacity model (tgt): see the lto backend in docs/tape-drives.md */
+	unsigned long long cap = 0, res = 0;
+	if ((tp_args_get(a, "capacity") || tp_args_get(a, "leom-reserve")) && strcmp(type, "lto"))
+		return tp_err_set(err, -EINVAL, "--capacity and --leom-reserve apply to lto drives only");
+	if ((r = tp_args_u64(a, "capacity", 0, 1, &cap, err)) < 0 || (r = tp_args_u64(a, "leom-reserve", 0, 1, &res, err)) < 0)
+		return r;
+	d.capacity = cap;
+	d.leom_reserve = res;
 	const char *changer = tp_args_get(a, "changer");
 	if (changer) {
 		if (strlen(changer) > TP_DRIVE_NAME_MAX)
@@ -216,7 +225,8 @@ static int drive_scan(const tp_args *a, tp_err *err)
 
 int cmd_drive(int argc, char **argv, tp_err *err)
 {
-	static const char *const allowed[] = { "type", "path", "max-size", "changer", "changer-drivenum", "faults", NULL };
+	static const char *const allowed[] = { "type", "path", "max-size", "changer", "changer-drivenum", "faults",
+					       "capacity", "leom-reserve", NULL };
 	tp_args a;
 	if (argc < 1)
 		return tp_err_set(err, -EINVAL, "usage: tapir drive create|list|remove|status|scan ...");

@@ -189,7 +189,13 @@ static int validate_drive(const tp_tape_config *c, const tp_drive_conf *d, tp_er
 		if (d->max_size > ((uint64_t)1 << 50))
 			return tp_err_set(err, -EINVAL, "drive %s: --max-size %llu is unreasonably large", d->name,
 					  (unsigned long long)d->max_size);
+		if (d->capacity || d->leom_reserve)
+			return tp_err_set(err, -EINVAL, "drive %s: --capacity and --leom-reserve apply to lto drives only",
+					  d->name);
 	} else {
+		if (d->capacity > ((uint64_t)1 << 50) || d->leom_reserve > ((uint64_t)1 << 50))
+			return tp_err_set(err, -EINVAL, "drive %s: --capacity or --leom-reserve is unreasonably large",
+					  d->name);
 		if ((r = tp_tape_device_path_valid(d->path, err)) < 0)
 			return tp_err_wrap(err, r, "drive %s", d->name);
 		if (d->max_size)
@@ -357,6 +363,10 @@ json_t *tp_drive_conf_to_json(const tp_drive_conf *d)
 	}
 	if (d->faults)
 		json_object_set(o, "faults", d->faults);
+	if (d->capacity)
+		json_object_set_new(o, "capacity", json_integer((json_int_t)d->capacity));
+	if (d->leom_reserve)
+		json_object_set_new(o, "leom-reserve", json_integer((json_int_t)d->leom_reserve));
 	return o;
 }
 
@@ -445,6 +455,15 @@ int tp_tape_config_load(tp_tape_config *c, tp_err *err)
 			goto out;
 		int64_t ms = tp_json_opt_int(e, "max-size", 0);
 		d.max_size = ms > 0 ? (uint64_t)ms : 0;
+		int64_t cap = tp_json_opt_int(e, "capacity", 0), res = tp_json_opt_int(e, "leom-reserve", 0);
+		if (cap < 0 || res < 0) {
+			r = tp_err_set(err, -TP_EFORMAT, "%s: drive %s: capacity and leom-reserve must be byte counts", file,
+				       d.name);
+			drive_conf_clear(&d);
+			goto out;
+		}
+		d.capacity = (uint64_t)cap;
+		d.leom_reserve = (uint64_t)res;
 		const char *chn = tp_json_opt_str(e, "changer");
 		if (chn)
 			snprintf(d.changer, sizeof(d.changer), "%s", chn);

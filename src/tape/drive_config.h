@@ -24,6 +24,8 @@ typedef struct tp_drive_conf {
 	char changer[TP_DRIVE_NAME_MAX + 1]; /* "" = standalone */
 	int changer_drivenum;               /* -1 when no changer */
 	json_t *faults;                     /* virtual: fault injection object, or NULL */
+	uint64_t capacity;                  /* lto: bytes when the drive reports none (tgt), 0 = not set */
+	uint64_t leom_reserve;              /* lto: bytes accepted after the early warning, 0 = no software end */
 } tp_drive_conf;
 
 typedef struct tp_changer_conf {
