@@ -37,7 +37,6 @@ int cmd_pool(int argc, char **argv, tp_err *err);
 int cmd_media(int argc, char **argv, tp_err *err);
 int cmd_media_set(int argc, char **argv, tp_err *err);
 int cmd_gc(int argc, char **argv, tp_err *err);
-int cmd_gc(int argc, char **argv, tp_err *err);
 /* `tapir tape key ...` (cmd_tape_key.c), dispatched by the `tape` group. */
 int cmd_tape_key(int argc, char **argv, tp_err *err);
 int cmd_server(int argc, char **argv, tp_err *err);
