@@ -203,8 +203,23 @@ static int ensure_tape(struct job *J, tp_err *err)
 	}
 	if (has_set)
 		tp_media_set_label_clear(&msl);
-	if (same)
-		return (r = enable_encryption(J, err)) < 0 ? r : position_at_eod(J, err);
+	if (same) {
+		if ((r = enable_encryption(J, err)) < 0 || (r = position_at_eod(J, err)) < 0)
+			return r;
+		/*
+		 * A job killed after the early warning leaves the tape nearly full
+		 * without the inventory knowing: with less than a few blocks left,
+		 * move on to the next tape before writing anything.
+		 */
+		tp_drive_status st;
+		if (tp_drive_get_status(J->sess.drive, &st, NULL) == 0 && st.capacity &&
+		    st.used + 4 * (uint64_t)TP_TAPE_BLOCK_SIZE > st.capacity) {
+			if ((r = mark_full(J, err)) < 0)
+				return r;
+			return ensure_tape(J, err);
+		}
+		return 0;
+	}
 	/* a new member of the set: set label (with the key config when encrypted), then the catalogs of the earlier members */
 	tp_media_set_label nl = J->tape.set;
 	nl.key_config = NULL;
