@@ -21,7 +21,7 @@ static void *worker(void *arg)
 {
 	tp_chunk_pipeline *p = arg;
 	struct tp_chunk_job *j;
-	while ((j = tp_queue_pop(&p->todo))) {
+	while ((j = tp_queue_pop(&p->pending_jobs))) {
 		j->rc = p->encode(p->encode_ctx, j->data, j->len, j->digest, &j->blob, &j->err);
 		if (j->rc == 0)
 			j->rc = tp_chunk_store_insert(p->cs, j->digest, j->blob.data, j->blob.len, &j->dup, &j->err);
@@ -51,7 +51,7 @@ int tp_chunk_pipeline_start(tp_chunk_pipeline *p, tp_chunk_store *cs, int nthrea
 	p->depth = (size_t)nthreads * 2 + 2;
 	p->ring = calloc(p->depth, sizeof(*p->ring));
 	p->threads = calloc((size_t)nthreads, sizeof(pthread_t));
-	if (!p->ring || !p->threads || tp_queue_init(&p->todo, p->depth) < 0) {
+	if (!p->ring || !p->threads || tp_queue_init(&p->pending_jobs, p->depth) < 0) {
 		free(p->ring);
 		free(p->threads);
 		return tp_err_set(err, -ENOMEM, "out of memory (chunk pipeline)");
@@ -122,7 +122,7 @@ int tp_chunk_pipeline_submit(tp_chunk_pipeline *p, const uint8_t *data, size_t l
 	p->ring[(p->head + p->count) % p->depth] = j;
 	p->count++;
 	p->next_seq++;
-	if (tp_queue_push(&p->todo, j) < 0)
+	if (tp_queue_push(&p->pending_jobs, j) < 0)
 		return tp_err_set(err, -EPIPE, "chunk pipeline stopped");
 	return 0;
 }
@@ -142,7 +142,7 @@ void tp_chunk_pipeline_stop(tp_chunk_pipeline *p)
 {
 	if (!p->threads)
 		return;
-	tp_queue_close(&p->todo);
+	tp_queue_close(&p->pending_jobs);
 	for (int i = 0; i < p->nthreads; i++)
 		pthread_join(p->threads[i], NULL);
 	/* drop results nobody collected */
@@ -154,7 +154,7 @@ void tp_chunk_pipeline_stop(tp_chunk_pipeline *p)
 		p->head = (p->head + 1) % p->depth;
 		p->count--;
 	}
-	tp_queue_destroy(&p->todo);
+	tp_queue_destroy(&p->pending_jobs);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->done_cv);
 	free(p->ring);

@@ -29,7 +29,7 @@ typedef struct tp_chunk_pipeline {
 	void *encode_ctx;
 	tp_chunk_result_fn result;
 	void *result_ctx;
-	tp_queue todo;
+	tp_queue pending_jobs;
 	pthread_t *threads;
 	int nthreads;
 	/* jobs in submission order; a window of at most `depth` in flight */
