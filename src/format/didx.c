@@ -239,25 +239,9 @@ int tp_didx_writer_close(tp_didx_writer *w, uint8_t csum[32], uint64_t *size, tp
 		goto fail;
 	tp_sha256_final(&w->sha, c);
 	put_header(h, w->uuid, w->ctime, c);
-	if (pwrite(w->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
-		r = tp_err_errno(err, "write header of %s", w->tmp);
-		goto fail;
-	}
-	if (fsync(w->fd) < 0) {
-		r = tp_err_errno(err, "fsync %s", w->tmp);
-		goto fail;
-	}
-	r = close(w->fd);
+	r = tp_index_publish(w->fd, h, w->tmp, w->path, err);
 	w->fd = -1;
-	if (r < 0) {
-		r = tp_err_errno(err, "close %s", w->tmp);
-		goto fail;
-	}
-	if (rename(w->tmp, w->path) < 0) {
-		r = tp_err_errno(err, "rename %s to %s", w->tmp, w->path);
-		goto fail;
-	}
-	if ((r = tp_fsync_parent(w->path, err)) < 0)
+	if (r < 0)
 		goto fail;
 	if (csum)
 		memcpy(csum, c, 32);

@@ -258,25 +258,9 @@ int tp_fidx_writer_close(tp_fidx_writer *w, uint8_t csum[32], uint64_t *size, tp
 		goto fail;
 	tp_sha256_final(&w->sha, c);
 	put_header(h, w->uuid, w->ctime, c, w->size, w->chunk_size);
-	if (pwrite(w->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
-		r = tp_err_errno(err, "write header of %s", w->tmp);
-		goto fail;
-	}
-	if (fsync(w->fd) < 0) {
-		r = tp_err_errno(err, "fsync %s", w->tmp);
-		goto fail;
-	}
-	r = close(w->fd);
+	r = tp_index_publish(w->fd, h, w->tmp, w->path, err);
 	w->fd = -1;
-	if (r < 0) {
-		r = tp_err_errno(err, "close %s", w->tmp);
-		goto fail;
-	}
-	if (rename(w->tmp, w->path) < 0) {
-		r = tp_err_errno(err, "rename %s to %s", w->tmp, w->path);
-		goto fail;
-	}
-	if ((r = tp_fsync_parent(w->path, err)) < 0)
+	if (r < 0)
 		goto fail;
 	if (csum)
 		memcpy(csum, c, 32);
@@ -303,4 +287,21 @@ void tp_fidx_writer_abort(tp_fidx_writer *w)
 	w->tmp = w->path = NULL;
 	tp_sha256_abort(&w->sha);
 	tp_buf_free(&w->buf);
+}
+
+int tp_index_publish(int fd, const uint8_t header[TP_INDEX_HEADER_SIZE], const char *tmp, const char *path,
+		     tp_err *err)
+{
+	int r = 0;
+	if (pwrite(fd, header, TP_INDEX_HEADER_SIZE, 0) != (ssize_t)TP_INDEX_HEADER_SIZE)
+		r = tp_err_errno(err, "write header of %s", tmp);
+	else if (fsync(fd) < 0)
+		r = tp_err_errno(err, "fsync %s", tmp);
+	if (close(fd) < 0 && r == 0)
+		r = tp_err_errno(err, "close %s", tmp);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = tp_err_errno(err, "rename %s to %s", tmp, path);
+	if (r == 0)
+		r = tp_fsync_parent(path, err);
+	return r;
 }

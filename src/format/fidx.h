@@ -79,5 +79,12 @@ void tp_fidx_writer_abort(tp_fidx_writer *w);
 
 /* "x.fidx" -> "x.tmp_fidx", otherwise path + suffix (malloc'd; NULL on OOM).  Shared with didx. */
 char *tp_index_tmp_path(const char *path, const char *ext, const char *tmp_ext);
+/*
+ * Finishes an index writer's temp file: writes the 4096-byte header at offset
+ * 0, fsyncs, closes fd (always), renames tmp to path and fsyncs the directory.
+ * Shared with didx.  The caller removes tmp on failure.
+ */
+int tp_index_publish(int fd, const uint8_t header[TP_INDEX_HEADER_SIZE], const char *tmp, const char *path,
+		     tp_err *err);
 
 #endif
