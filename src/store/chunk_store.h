@@ -1,4 +1,4 @@
-/* Chunk store: `.chunks/XXXX/<digest>` blob files, deduplicated by digest. */
+/* Chunk store: `.chunks/<first 4 hex digits>/<digest>` blob files, deduplicated by digest. */
 #ifndef TAPIR_STORE_CHUNK_STORE_H
 #define TAPIR_STORE_CHUNK_STORE_H
 
@@ -28,7 +28,7 @@ void tp_chunk_store_close(tp_chunk_store *cs);
 /* Shared lock for writers/readers/restore; exclusive for GC (see docs). */
 int tp_chunk_store_lock(tp_chunk_store *cs, int exclusive, int timeout_ms, tp_err *err);
 
-/* Relative path ".chunks/XXXX/<hex>" and the path below the store's .chunks fd ("XXXX/<hex>"). */
+/* Relative path ".chunks/<4 hex>/<hex>" and the path below the store's .chunks fd ("<4 hex>/<hex>"). */
 void tp_chunk_rel_path(const uint8_t digest[32], char out[80]);
 void tp_chunk_sub_path(const uint8_t digest[32], char out[72]);
 

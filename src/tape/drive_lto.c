@@ -412,7 +412,7 @@ static void read_volume_capacity(lto_drive *d)
 /*
  * After the cartridge became ready: modes, capability detection and a known
  * position.  Native positioning needs READ POSITION and LOCATE(16): tgt
- * answers READ POSITION with a stub (object 0 everywhere), so LOCATE(16) to
+ * answers READ POSITION with a placeholder page (object 0 everywhere), so LOCATE(16) to
  * the reported object decides.  Tracked mode starts with a REWIND.
  */
 static int medium_ready(lto_drive *d, tp_err *err)
