@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -61,6 +62,7 @@ typedef struct vt_faults {
 	int has_early_eom;
 	uint64_t early_eom;
 	int not_ready;
+	unsigned read_delay_ms; /* every block read sleeps this long (a slow drive for abort tests) */
 } vt_faults;
 
 typedef struct vt_drive {
@@ -501,6 +503,11 @@ static int faults_merge(vt_faults *f, const json_t *o, const char *what, tp_err 
 				r = tp_err_set(err, -EINVAL, "%s: \"not-ready\" must be true or false", what);
 			else
 				f->not_ready = json_is_true(v);
+		} else if (!strcmp(k, "read-delay-ms")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 60000)
+				r = tp_err_set(err, -EINVAL, "%s: \"read-delay-ms\" must be 0..60000", what);
+			else
+				f->read_delay_ms = (unsigned)json_integer_value(v);
 		} else if (!strcmp(k, "media")) {
 			if (json_is_null(v))
 				f->media[0] = 0;
@@ -509,7 +516,7 @@ static int faults_merge(vt_faults *f, const json_t *o, const char *what, tp_err 
 			else
 				snprintf(f->media, sizeof(f->media), "%s", json_string_value(v));
 		} else {
-			r = tp_err_set(err, -EINVAL, "%s: unknown fault \"%s\" (known: read-error, corrupt, early-eom, not-ready, media)",
+			r = tp_err_set(err, -EINVAL, "%s: unknown fault \"%s\" (known: read-error, corrupt, early-eom, not-ready, read-delay-ms, media)",
 				       what, k);
 		}
 		if (r < 0)
@@ -747,6 +754,11 @@ static long vt_read_block(void *priv, uint8_t *buf, size_t cap, tp_err *err)
 	if ((r = read_entry(c, obj, &e, err)) < 0)
 		return r;
 	d->pos++; /* also after a failed read: the object passed under the head */
+	if (d->faults.read_delay_ms && fault_applies(d)) {
+		struct timespec ts = { d->faults.read_delay_ms / 1000, (long)(d->faults.read_delay_ms % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
 	if (fault_applies(d) && in_list(d->faults.read_error, d->faults.n_read_error, obj))
 		return tp_err_set(err, -EIO, "tape %s: medium error reading object %llu (injected fault)", c->label,
 				  (unsigned long long)obj);
