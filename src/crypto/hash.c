@@ -50,7 +50,7 @@ void tp_hmac_sha256(const uint8_t *key, size_t keylen, const void *data, size_t 
 	HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n);
 }
 
-uint32_t tp_crc32(uint32_t crc, const void *data, size_t len)
+uint32_t tp_crc32_zlib(uint32_t crc, const void *data, size_t len)
 {
 	const Bytef *p = data;
 	while (len) {
@@ -60,4 +60,110 @@ uint32_t tp_crc32(uint32_t crc, const void *data, size_t len)
 		len -= n;
 	}
 	return crc;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define TP_CRC_PCLMUL 1
+#include <immintrin.h>
+
+/*
+ * CRC-32 by carry-less multiplication (Intel, "Fast CRC Computation for
+ * Generic Polynomials Using PCLMULQDQ Instruction", 2009), bit-reflected
+ * form for the IEEE polynomial P = 0x104C11DB7.  Each constant is
+ * (x^n mod P), bit-reflected over 32 bits and shifted left by one (the
+ * paper's "k = [x^n mod P]' << 1"); n is given beside it.  Folding a 128-bit
+ * lane forward by D bits multiplies its low half by x^(D+32) and its high
+ * half by x^(D-32) mod P.
+ */
+static const uint64_t K_FOLD4[2] = { 0x154442bd4ull,   /* n = 4*128 + 32 */
+				     0x1c6e41596ull }; /* n = 4*128 - 32 */
+static const uint64_t K_FOLD1[2] = { 0x1751997d0ull,   /* n = 128 + 32 */
+				     0x0ccaa009eull }; /* n = 128 - 32 */
+static const uint64_t K_64[2] = { 0x163cd6124ull, 0 }; /* n = 64 */
+/* Barrett reduction: P' (reflected P, 33 bits) and mu' = reflected floor(x^64 / P) */
+static const uint64_t K_BARRETT[2] = { 0x1db710641ull, 0x1f7011641ull };
+
+/* x folded over the next 128 bits (dist given by k): x.lo * k[0] ^ x.hi * k[1] ^ next */
+__attribute__((target("pclmul,sse2"))) static inline __m128i fold128(__m128i x, __m128i k, __m128i next)
+{
+	__m128i lo = _mm_clmulepi64_si128(x, k, 0x00);
+	__m128i hi = _mm_clmulepi64_si128(x, k, 0x11);
+	return _mm_xor_si128(_mm_xor_si128(lo, hi), next);
+}
+
+/* State s (the inverted CRC) over p[0..len), len >= 64 and a multiple of 16. */
+__attribute__((target("pclmul,sse2"))) static uint32_t crc32_pclmul(uint32_t s, const uint8_t *p, size_t len)
+{
+	__m128i x0 = _mm_loadu_si128((const __m128i *)p);
+	__m128i x1 = _mm_loadu_si128((const __m128i *)(p + 16));
+	__m128i x2 = _mm_loadu_si128((const __m128i *)(p + 32));
+	__m128i x3 = _mm_loadu_si128((const __m128i *)(p + 48));
+	x0 = _mm_xor_si128(x0, _mm_cvtsi32_si128((int)s));
+	p += 64;
+	len -= 64;
+	/* four independent lanes, each folded 512 bits forward per step */
+	__m128i k = _mm_loadu_si128((const __m128i *)K_FOLD4);
+	while (len >= 64) {
+		x0 = fold128(x0, k, _mm_loadu_si128((const __m128i *)p));
+		x1 = fold128(x1, k, _mm_loadu_si128((const __m128i *)(p + 16)));
+		x2 = fold128(x2, k, _mm_loadu_si128((const __m128i *)(p + 32)));
+		x3 = fold128(x3, k, _mm_loadu_si128((const __m128i *)(p + 48)));
+		p += 64;
+		len -= 64;
+	}
+	/* lanes into one, then the remaining 16-byte blocks */
+	k = _mm_loadu_si128((const __m128i *)K_FOLD1);
+	__m128i x = fold128(x0, k, x1);
+	x = fold128(x, k, x2);
+	x = fold128(x, k, x3);
+	for (; len >= 16; p += 16, len -= 16)
+		x = fold128(x, k, _mm_loadu_si128((const __m128i *)p));
+
+	/* 128 -> 96 bits: the low 64 bits times x^(128-32) onto the high 64 */
+	const __m128i mask32 = _mm_setr_epi32(-1, 0, -1, 0);
+	x = _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x10), _mm_srli_si128(x, 8));
+	/* 96 -> 64 bits: the low 32 bits times x^64 onto the rest */
+	__m128i k64 = _mm_loadu_si128((const __m128i *)K_64);
+	x = _mm_xor_si128(_mm_clmulepi64_si128(_mm_and_si128(x, mask32), k64, 0x00), _mm_srli_si128(x, 4));
+	/* Barrett: q = (x.lo32 * mu') .lo32; crc = (x ^ q * P') bits 32..63 */
+	__m128i kb = _mm_loadu_si128((const __m128i *)K_BARRETT);
+	__m128i q = _mm_and_si128(_mm_clmulepi64_si128(_mm_and_si128(x, mask32), kb, 0x10), mask32);
+	x = _mm_xor_si128(x, _mm_clmulepi64_si128(q, kb, 0x00));
+	return (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(x, 4));
+}
+
+/* 1 when the CPU has PCLMULQDQ; decided once (a racing first call writes the same value). */
+static int have_pclmul(void)
+{
+	static int cached = -1;
+	int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	if (v < 0) {
+		__builtin_cpu_init();
+		v = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse2");
+		__atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}
+#endif
+
+const char *tp_crc32_impl(void)
+{
+#ifdef TP_CRC_PCLMUL
+	if (have_pclmul())
+		return "pclmul";
+#endif
+	return "zlib";
+}
+
+uint32_t tp_crc32(uint32_t crc, const void *data, size_t len)
+{
+#ifdef TP_CRC_PCLMUL
+	if (len >= 64 && have_pclmul()) {
+		size_t n = len & ~(size_t)15;
+		crc = ~crc32_pclmul(~crc, data, n);
+		data = (const uint8_t *)data + n;
+		len -= n;
+	}
+#endif
+	return len ? tp_crc32_zlib(crc, data, len) : crc;
 }

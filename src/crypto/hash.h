@@ -1,4 +1,4 @@
-/* SHA-256 and CRC-32 (OpenSSL libcrypto, zlib). */
+/* SHA-256 (OpenSSL libcrypto) and CRC-32 (PCLMULQDQ folding, or zlib). */
 #ifndef TAPIR_CRYPTO_HASH_H
 #define TAPIR_CRYPTO_HASH_H
 
@@ -22,7 +22,15 @@ void tp_sha256_abort(tp_sha256_ctx *s);
 void tp_hmac_sha256(const uint8_t *key, size_t keylen, const void *data, size_t len,
 		    uint8_t out[TP_DIGEST_LEN]);
 
-/* CRC-32 (IEEE, zlib), continuing from crc (start with 0). */
+/*
+ * CRC-32 (IEEE, as zlib's crc32), continuing from crc (start with 0).  On
+ * x86-64 CPUs with PCLMULQDQ (detected at run time) it folds 64 bytes per
+ * step with carry-less multiplication; elsewhere it is zlib's.
+ */
 uint32_t tp_crc32(uint32_t crc, const void *data, size_t len);
+/* The same through zlib only (the reference the fast path is tested against). */
+uint32_t tp_crc32_zlib(uint32_t crc, const void *data, size_t len);
+/* "pclmul" or "zlib": what tp_crc32 uses on this CPU. */
+const char *tp_crc32_impl(void);
 
 #endif

@@ -1,11 +1,13 @@
-/* Unit test: SipHash vectors (incl. the 23 pxar htypes), CRC-32, AES-GCM, PBKDF2. */
+/* Unit test: SipHash vectors (incl. the 23 pxar htypes), CRC-32 (fast path against zlib), AES-GCM, PBKDF2. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "crypto/cipher.h"
 #include "crypto/hash.h"
@@ -51,6 +53,60 @@ static void test_crc32(void **state)
 	(void)state;
 	assert_int_equal(tp_crc32(0, "123456789", 9), 0xcbf43926u);
 	assert_int_equal(tp_crc32(tp_crc32(0, "1234", 4), "56789", 5), 0xcbf43926u);
+	assert_int_equal(tp_crc32_zlib(0, "123456789", 9), 0xcbf43926u);
+	assert_int_equal(tp_crc32(0x1234u, "", 0), 0x1234u);
+}
+
+/* xorshift64*, so failures reproduce */
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+/* The fast path (whatever tp_crc32_impl names) against zlib's crc32 on random lengths, offsets and seeds. */
+static void test_crc32_vs_zlib(void **state)
+{
+	(void)state;
+	enum { MAXLEN = 70000, PAD = 64 };
+	uint8_t *buf = malloc(MAXLEN + PAD);
+	assert_non_null(buf);
+	uint64_t s = 0x9e3779b97f4a7c15ULL;
+	for (size_t i = 0; i < MAXLEN + PAD; i++)
+		buf[i] = (uint8_t)(rng_next(&s) >> 56);
+	const char *impl = tp_crc32_impl();
+	assert_true(!strcmp(impl, "pclmul") || !strcmp(impl, "zlib"));
+	/* every length around the fold thresholds (16, 64, 128) at every alignment */
+	for (size_t len = 0; len <= 300; len++)
+		for (size_t off = 0; off < 16; off++)
+			assert_int_equal(tp_crc32(0, buf + off, len), (uint32_t)crc32(0, buf + off, (uInt)len));
+	for (int i = 0; i < 3000; i++) {
+		size_t len = (size_t)(rng_next(&s) % (MAXLEN + 1));
+		size_t off = (size_t)(rng_next(&s) % PAD);
+		uint32_t seed = (uint32_t)rng_next(&s);
+		uint32_t want = (uint32_t)crc32(seed, buf + off, (uInt)len);
+		assert_int_equal(tp_crc32(seed, buf + off, len), want);
+		assert_int_equal(tp_crc32_zlib(seed, buf + off, len), want);
+		/* split at a random point: continuing a CRC gives the same value */
+		size_t cut = len ? (size_t)(rng_next(&s) % len) : 0;
+		assert_int_equal(tp_crc32(tp_crc32(seed, buf + off, cut), buf + off + cut, len - cut), want);
+	}
+	/* a single flipped bit anywhere changes the CRC */
+	uint32_t whole = tp_crc32(0, buf, MAXLEN);
+	for (size_t at = 0; at < MAXLEN; at += 997) {
+		buf[at] ^= 0x10;
+		assert_int_not_equal(tp_crc32(0, buf, MAXLEN), whole);
+		buf[at] ^= 0x10;
+	}
+	assert_int_equal(tp_crc32(0, buf, MAXLEN), whole);
+	/* all zeros and all ones over a long run */
+	memset(buf, 0, MAXLEN);
+	assert_int_equal(tp_crc32(0, buf, MAXLEN), (uint32_t)crc32(0, buf, MAXLEN));
+	memset(buf, 0xff, MAXLEN);
+	assert_int_equal(tp_crc32(0xffffffffu, buf, MAXLEN), (uint32_t)crc32(0xffffffffu, buf, MAXLEN));
+	free(buf);
 }
 
 static void test_aes_gcm_roundtrip_and_tamper(void **state)
@@ -87,6 +143,7 @@ int main(void)
 		cmocka_unit_test(test_siphash_vectors),
 		cmocka_unit_test(test_siphash_htypes),
 		cmocka_unit_test(test_crc32),
+		cmocka_unit_test(test_crc32_vs_zlib),
 		cmocka_unit_test(test_aes_gcm_roundtrip_and_tamper),
 		cmocka_unit_test(test_pbkdf2_rfc7914_vector),
 	};
