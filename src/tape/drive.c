@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "base/log.h"
+#include "tape/scsi_cdb.h"
+
 extern const tp_drive_ops tp_drive_virtual_ops;
 extern const tp_drive_ops tp_drive_lto_ops;
 
@@ -51,7 +55,7 @@ static int need_media(tp_drive *d, const char *op, tp_err *err)
 
 static int need_cap(tp_drive *d, unsigned cap, const char *op, tp_err *err)
 {
-	if (d->ops->caps & cap)
+	if (d->caps & cap)
 		return 0;
 	tp_err e = { 0 };
 	tp_err_set(&e, -ENOTSUP, "%s is not supported by drive type '%s'", op, d->ops->type);
@@ -74,6 +78,14 @@ static void resync(tp_drive *d)
 static uint64_t absdiff(uint64_t a, uint64_t b)
 {
 	return a > b ? a - b : b - a;
+}
+
+/* The capability bits of this device: the type's, without what the backend found missing. */
+static void refresh_caps(tp_drive *d)
+{
+	d->caps = d->ops->caps;
+	if (d->ops->missing_caps)
+		d->caps &= ~d->ops->missing_caps(d->priv);
 }
 
 static void refresh_status(tp_drive *d)
@@ -113,6 +125,7 @@ int tp_drive_open(const char *type, const char *name, const json_t *conf, tp_dri
 		free(d);
 		return r;
 	}
+	refresh_caps(d);
 	refresh_status(d);
 	*out = d;
 	return 0;
@@ -182,8 +195,10 @@ int tp_drive_load(tp_drive *d, const char *label, tp_err *err)
 		return fail(d, r, &e, err);
 	}
 	d->counters.loads++;
+	refresh_caps(d);
 	refresh_status(d);
 	d->loaded = 1;
+	d->alerts_checked = 0;
 	if (label)
 		snprintf(d->label, sizeof(d->label), "%s", label);
 	at_bot(d);
@@ -203,6 +218,7 @@ int tp_drive_unload(tp_drive *d, tp_err *err)
 	}
 	count_rewind(d);
 	d->counters.unloads++;
+	d->alerts_checked = 0;
 	d->loaded = 0;
 	d->label[0] = 0;
 	d->leom = 0;
@@ -252,6 +268,8 @@ int tp_drive_write_block(tp_drive *d, const uint8_t *buf, size_t len, tp_err *er
 	int r = need_media(d, "write", err);
 	if (r < 0)
 		return r;
+	if (!d->alerts_checked && (r = tp_drive_check_tapealert(d, err)) < 0)
+		return r;
 	tp_err e = { 0 };
 	r = d->ops->write_block(d->priv, buf, len, &e);
 	if (r >= 0) {
@@ -273,6 +291,8 @@ int tp_drive_write_filemarks(tp_drive *d, unsigned count, tp_err *err)
 {
 	int r = need_media(d, "write filemarks", err);
 	if (r < 0)
+		return r;
+	if (count && !d->alerts_checked && (r = tp_drive_check_tapealert(d, err)) < 0)
 		return r;
 	tp_err e = { 0 };
 	r = d->ops->write_filemarks(d->priv, count, &e);
@@ -384,7 +404,7 @@ int tp_drive_move_to_file(tp_drive *d, uint64_t file, tp_err *err)
 	int64_t delta;
 	if (d->pos.file < file) {
 		delta = (int64_t)(file - d->pos.file);
-	} else if (d->ops->caps & TP_DRIVE_CAP_SPACE_BACKWARD) {
+	} else if (d->caps & TP_DRIVE_CAP_SPACE_BACKWARD) {
 		/* back onto the BOT side of filemark file-1, then forward over it */
 		r = tp_drive_space(d, TP_SPACE_FILEMARKS, -(int64_t)(d->pos.file - file + 1), err);
 		if (r < 0)
@@ -410,7 +430,7 @@ int tp_drive_move_to_file(tp_drive *d, uint64_t file, tp_err *err)
 int tp_drive_set_encryption(tp_drive *d, const uint8_t *key32, tp_err *err)
 {
 	int r;
-	if (!key32 && !(d->ops->caps & TP_DRIVE_CAP_ENCRYPTION))
+	if (!key32 && !(d->caps & TP_DRIVE_CAP_ENCRYPTION))
 		return 0; /* nothing to switch off */
 	if ((r = need_cap(d, TP_DRIVE_CAP_ENCRYPTION, "encryption", err)) < 0)
 		return r;
@@ -455,6 +475,73 @@ int tp_drive_get_status(tp_drive *d, tp_drive_status *st, tp_err *err)
 	}
 	st->leom = d->leom;
 	return 0;
+}
+
+int tp_drive_check_tapealert(tp_drive *d, tp_err *err)
+{
+	int r = need_media(d, "TapeAlert check", err);
+	if (r < 0)
+		return r;
+	if (!(d->caps & TP_DRIVE_CAP_TAPEALERT) || !d->ops->tapealert) {
+		d->alerts_checked = 1;
+		return 0;
+	}
+	uint64_t flags = 0;
+	tp_err e = { 0 };
+	r = d->ops->tapealert(d->priv, &flags, &e);
+	if (r == -ENOTSUP) {
+		/* found out only now (e.g. no TapeAlert page): remember it, as a probe at open would have */
+		d->caps &= ~(unsigned)TP_DRIVE_CAP_TAPEALERT;
+		d->alerts_checked = 1;
+		return 0;
+	}
+	if (r < 0) {
+		/* as PBS: a drive that cannot tell is not a drive that reports a fault */
+		tp_warn("drive %s: reading the TapeAlert flags failed, not checked: %s", d->name, e.msg);
+		d->alerts_checked = 1;
+		return 0;
+	}
+	uint64_t crit = flags & tp_tapealert_critical_mask();
+	for (int f = 1; f <= 64; f++)
+		if ((flags & ~crit) & (1ull << (f - 1)))
+			tp_warn("drive %s: TapeAlert flag %d (%s) is set", d->name, f, tp_tapealert_name(f));
+	if (!crit) {
+		d->alerts_checked = 1;
+		return 0;
+	}
+	tp_buf b = { 0 };
+	int br = 0;
+	for (int f = 1; f <= 64; f++)
+		if (crit & (1ull << (f - 1)))
+			br |= tp_buf_printf(&b, "%s%d (%s)", b.len ? ", " : "", f, tp_tapealert_name(f));
+	tp_err_set(&e, -EIO, "critical TapeAlert flag%s %s: not writing to this cartridge",
+		   (crit & (crit - 1)) ? "s" : "", br < 0 ? "(out of memory)" : (const char *)tp_buf_cstr(&b));
+	tp_buf_free(&b);
+	return fail(d, -EIO, &e, err);
+}
+
+int tp_drive_write_mam(tp_drive *d, const char *label, const char *pool, tp_err *err)
+{
+	int r = need_media(d, "write MAM attributes", err);
+	if (r < 0)
+		return r;
+	if (!(d->caps & TP_DRIVE_CAP_MAM) || !d->ops->write_mam)
+		return 0;
+	tp_err e = { 0 };
+	r = d->ops->write_mam(d->priv, label, pool, &e);
+	if (r == 0)
+		return 0;
+	if (r == -ENOTSUP) {
+		d->caps &= ~(unsigned)TP_DRIVE_CAP_MAM;
+		tp_warn("drive %s: the device does not take MAM attributes (WRITE ATTRIBUTE not supported), "
+			"cartridge memory not written", d->name);
+	} else {
+		tp_warn("drive %s: writing the MAM attributes failed (ignored): %s", d->name, e.msg);
+	}
+	tp_err_wrap(&e, r, "drive %s: MAM attributes", d->name);
+	if (err)
+		*err = e;
+	return r;
 }
 
 void tp_drive_counters_add(tp_drive_counters *sum, const tp_drive_counters *c)

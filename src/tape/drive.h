@@ -22,6 +22,8 @@ enum {
 	TP_DRIVE_CAP_LOAD_BY_LABEL = 1u << 3,  /* load(label) finds/creates the cartridge itself (virtual) */
 	TP_DRIVE_CAP_FAULTS = 1u << 4,         /* configurable fault injection */
 	TP_DRIVE_CAP_ERASE = 1u << 5,          /* erase: drop everything from BOT */
+	TP_DRIVE_CAP_TAPEALERT = 1u << 6,      /* tapealert: the device reports TapeAlert flags */
+	TP_DRIVE_CAP_MAM = 1u << 7,            /* write_mam: medium auxiliary memory (cartridge memory) */
 };
 
 /* Logical position on the loaded cartridge. */
@@ -70,6 +72,14 @@ enum {
  *              everything after the position is discarded first.
  * space:       count may be negative (backward).  Returns TP_SPACE_*.
  * locate:      to logical object n (n <= end of data); -ESPIPE beyond.
+ *
+ * Optional ops (NULL when the type has no such thing):
+ * tapealert:   the TapeAlert flags, bit n-1 = flag n; -ENOTSUP when the
+ *              device turns out to have none.
+ * write_mam:   writes the cartridge memory attributes of labelling (label
+ *              text, pool; either may be NULL); -ENOTSUP without MAM.
+ * missing_caps: the bits of caps the device itself lacks, as probed at open
+ *              and at every load (tgt: no LOG SENSE → TAPEALERT).
  */
 typedef struct tp_drive_ops {
 	const char *type;   /* registry name: "virtual", "lto" */
@@ -88,6 +98,9 @@ typedef struct tp_drive_ops {
 	int (*set_encryption)(void *priv, const uint8_t *key32, tp_err *err);
 	int (*erase)(void *priv, tp_err *err);
 	int (*status)(void *priv, tp_drive_status *st, tp_err *err);
+	int (*tapealert)(void *priv, uint64_t *flags, tp_err *err);
+	int (*write_mam)(void *priv, const char *label, const char *pool, tp_err *err);
+	unsigned (*missing_caps)(void *priv);
 } tp_drive_ops;
 
 /* Registry: the ops of a backend type, or NULL. */
@@ -112,6 +125,8 @@ typedef struct tp_drive {
 	int leom;              /* sticky early-warning flag, cleared when the position moves back */
 	int encryption;
 	uint64_t media_bytes;  /* cartridge size for the timing model (0 = real cartridge) */
+	unsigned caps;         /* ops->caps without what the device lacks (missing_caps) */
+	int alerts_checked;    /* TapeAlert read and clear of critical flags since the cartridge was loaded */
 	tp_drive_counters counters;
 	tp_err last_err;
 } tp_drive;
@@ -141,6 +156,27 @@ int tp_drive_move_to_file(tp_drive *d, uint64_t file, tp_err *err);
 int tp_drive_set_encryption(tp_drive *d, const uint8_t *key32, tp_err *err);
 int tp_drive_erase(tp_drive *d, tp_err *err);
 int tp_drive_get_status(tp_drive *d, tp_drive_status *st, tp_err *err);
+
+/* What this drive can do: the type's capability bits without those the device lacks. */
+static inline unsigned tp_drive_caps(const tp_drive *d) { return d->caps; }
+
+/*
+ * Reads the TapeAlert flags of the loaded cartridge's drive.  A flag that
+ * makes writing unsafe (TapeAlert severity "critical": media, read/write
+ * failure, write protect, clean now, hardware, ...) is an -EIO naming the
+ * drive and every such flag; the other flags are logged as warnings (the
+ * task log).  A drive without TapeAlert passes silently.  The first write
+ * after a load runs this check itself unless it already passed.
+ */
+int tp_drive_check_tapealert(tp_drive *d, tp_err *err);
+/*
+ * Writes the MAM attributes of labelling (application, version, label text,
+ * pool: NULL for none) to the loaded cartridge.  Best effort as in PBS: a
+ * drive without cartridge memory, or one that refuses, gets a warning in the
+ * log and the negative code is returned for callers that care; a drive type
+ * without MAM returns 0 silently.
+ */
+int tp_drive_write_mam(tp_drive *d, const char *label, const char *pool, tp_err *err);
 
 static inline const tp_drive_counters *tp_drive_get_counters(const tp_drive *d) { return &d->counters; }
 static inline void tp_drive_reset_counters(tp_drive *d) { memset(&d->counters, 0, sizeof(d->counters)); }

@@ -21,8 +21,7 @@
 #define LTO_MAM_ALLOC 32768u
 #define LTO_MAX_MAP_FILEMARKS (1u << 24) /* bound of the tracked filemark map */
 
-/* TapeAlert flags that make writing pointless (SSC-3 annex: hard error, media, write failure, write protect, hardware A/B). */
-static const int critical_alerts[] = { 3, 4, 6, 9, 30, 31 };
+#define LTO_MAM_VERSION "0.1.0"        /* 0802h: the tapir version (8 bytes, as `tapir version`) */
 
 /*
  * Where the device has no LOCATE/READ POSITION (tgt), the position is
@@ -52,7 +51,6 @@ typedef struct lto_drive {
 	int loaded, native, write_protected;
 	uint8_t density;
 	uint64_t capacity, used;
-	int alerts_checked;
 	/* tracked mode */
 	lto_map map;
 	int pos_valid;
@@ -64,6 +62,8 @@ typedef struct lto_drive {
 	int ew_seen;
 	uint64_t ew_obj, ew_bytes;
 	int enc_on, enc_supported; /* enc_supported: -1 unknown, 0 no, 1 yes */
+	uint8_t alert_page;        /* LOG SENSE page of the TapeAlert flags: 12h, 2Eh, 0 = none (probed at open) */
+	int mam_unsupported;       /* WRITE ATTRIBUTE was refused as an unknown command */
 } lto_drive;
 
 /* ---- commands ---- */
@@ -424,7 +424,6 @@ static int medium_ready(lto_drive *d, tp_err *err)
 	d->at_eod = d->eod_valid = 0;
 	d->ew_seen = 0;
 	d->ew_bytes = 0;
-	d->alerts_checked = 0;
 	d->capacity = d->conf_capacity;
 	d->used = 0;
 	map_reset(&d->map);
@@ -508,6 +507,34 @@ static int lock_device(lto_drive *d, const char *path, int timeout_ms, tp_err *e
 	return 0;
 }
 
+/*
+ * Which log page carries the TapeAlert flags.  Page 12h (TapeAlert
+ * response, SSC-4) leaves the flags set, as PBS reads them; a drive that
+ * has LOG SENSE but not that page (ILLEGAL REQUEST 24/00 or 26/00: SSC-2
+ * drives) gets page 2Eh, read only when checking because reading it clears
+ * the flags; a drive without LOG SENSE (20/00: tgt) has no TapeAlert.
+ * Other failures leave 12h, and the check reports them.
+ */
+static void probe_tapealert(lto_drive *d)
+{
+	tp_cdb c;
+	tp_sense s;
+	enum tp_sense_class cls = TP_SENSE_OK;
+	tp_scsi_result res;
+	uint8_t buf[256];
+	d->alert_page = TP_LOG_PAGE_TAPEALERT_RESPONSE;
+	if (tp_cdb_log_sense(&c, 0, 1, TP_LOG_PAGE_TAPEALERT_RESPONSE, 0, 0, sizeof(buf), NULL) < 0)
+		return;
+	tp_err e = { 0 };
+	int r = run(d, &c, buf, sizeof(buf), LTO_TUR_TIMEOUT_MS, &res, &s, &cls, &e);
+	if (r == -EIO && cls == TP_SENSE_ILLEGAL_REQUEST && s.asc == 0x20) {
+		d->alert_page = 0;
+		tp_debug("drive %s: no LOG SENSE, no TapeAlert (%s)", d->name, e.msg);
+	} else if (r == -EIO && cls == TP_SENSE_ILLEGAL_REQUEST && (s.asc == 0x24 || s.asc == 0x26)) {
+		d->alert_page = TP_LOG_PAGE_TAPEALERT;
+	}
+}
+
 static int conf_uint(const json_t *conf, const char *key, int64_t def, int64_t max, int64_t *out, tp_err *err)
 {
 	json_t *v = json_object_get(conf, key);
@@ -578,6 +605,7 @@ static int lto_open(const char *name, const json_t *conf, void **priv, tp_err *e
 	if (tp_cdb_inquiry(&c, 1, 0x80, sizeof(buf), NULL) == 0 &&
 	    run(d, &c, buf, sizeof(buf), LTO_TUR_TIMEOUT_MS, &res, NULL, NULL, NULL) == 0)
 		tp_vpd_serial_parse(buf, res.transferred, d->serial, sizeof(d->serial), NULL);
+	probe_tapealert(d);
 
 	tp_err e = { 0 };
 	r = wait_ready(d, d->has_changer, d->ready_ms, &e);
@@ -683,31 +711,6 @@ static long lto_read_block(void *priv, uint8_t *buf, size_t cap, tp_err *err)
 	return r;
 }
 
-static int check_alerts(lto_drive *d, tp_err *err)
-{
-	if (d->alerts_checked)
-		return 0;
-	d->alerts_checked = 1;
-	uint64_t flags = 0;
-	tp_err e = { 0 };
-	int r = tp_lto_tapealert_dev(d->dev, &flags, &e);
-	if (r == -ENOTSUP)
-		return 0;
-	if (r < 0) {
-		tp_warn("drive %s: TapeAlert check failed: %s", d->name, e.msg);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(critical_alerts) / sizeof(critical_alerts[0]); i++) {
-		int f = critical_alerts[i];
-		if (flags & (1ull << (f - 1))) {
-			d->alerts_checked = 0;
-			return tp_err_set(err, -EIO, "drive %s: TapeAlert flag %d (%s) is set: not writing", d->name, f,
-					  tp_tapealert_name(f));
-		}
-	}
-	return 0;
-}
-
 /* Common result handling for WRITE and WRITE FILEMARKS: 0, LEOM, -ENOSPC, -EROFS or the error. */
 static int write_result(lto_drive *d, int r, enum tp_sense_class cls, tp_err *e, tp_err *err)
 {
@@ -754,8 +757,6 @@ static int lto_write_block(void *priv, const uint8_t *buf, size_t len, tp_err *e
 		return tp_err_set(err, -EINVAL, "drive %s: block length %zu is not 1..%u", d->name, len, LTO_MAX_XFER);
 	if (!d->native && !d->pos_valid)
 		return tp_err_set(err, -EIO, "drive %s: position unknown after an error; rewind before writing", d->name);
-	if ((r = check_alerts(d, err)) < 0)
-		return r;
 	uint64_t here = d->native ? 0 : d->pos_obj;
 	if (d->ew_seen && !d->native && here < d->ew_obj) {
 		d->ew_seen = 0;
@@ -1181,9 +1182,91 @@ static int lto_status(void *priv, tp_drive_status *st, tp_err *err)
 	return 0;
 }
 
+/* TapeAlert flags from the page found at open; -ENOTSUP for a drive without them. */
+static int lto_tapealert(void *priv, uint64_t *flags, tp_err *err)
+{
+	lto_drive *d = priv;
+	*flags = 0;
+	if (!d->alert_page)
+		return tp_err_set(err, -ENOTSUP, "drive %s: no TapeAlert log page", d->name);
+	tp_cdb c;
+	tp_sense s;
+	enum tp_sense_class cls = TP_SENSE_OK;
+	tp_scsi_result res;
+	uint8_t buf[1024];
+	int r = tp_cdb_log_sense(&c, 0, 1, d->alert_page, 0, 0, sizeof(buf), err);
+	if (r < 0)
+		return r;
+	tp_err e = { 0 };
+	r = run(d, &c, buf, sizeof(buf), LTO_TUR_TIMEOUT_MS, &res, &s, &cls, &e);
+	if (is_unsupported(r, cls, &s)) {
+		tp_err_set(err, -ENOTSUP, "drive %s: TapeAlert page 0x%02x not supported (%s)", d->name, d->alert_page,
+			   e.msg);
+		d->alert_page = 0;
+		return -ENOTSUP;
+	}
+	if (r < 0) {
+		*err = e;
+		return r;
+	}
+	if ((r = tp_tapealert_parse(buf, res.transferred > sizeof(buf) ? sizeof(buf) : res.transferred, flags, err)) < 0)
+		return tp_err_wrap(err, r, "TapeAlert of %s", d->dev->path);
+	return 0;
+}
+
+/*
+ * The attributes PBS writes at labelling (pbs-formats §10.3): 0800h
+ * application vendor, 0801h application name, 0802h application version,
+ * 0803h user medium text = the label, 0808h media pool.
+ */
+static int lto_write_mam(void *priv, const char *label, const char *pool, tp_err *err)
+{
+	lto_drive *d = priv;
+	int r = ensure_loaded(d, err);
+	if (r < 0)
+		return r;
+	if (d->mam_unsupported)
+		return tp_err_set(err, -ENOTSUP, "drive %s: WRITE ATTRIBUTE not supported by the device", d->name);
+	enum { CAP = 5 * 5 + 8 + 32 + 8 + 160 + 160 + 4 };
+	uint8_t buf[CAP];
+	size_t used = 0;
+	if ((r = tp_mam_append(buf, CAP, &used, 0x0800, TP_MAM_ASCII, "tapir", 5, 8, err)) < 0 ||
+	    (r = tp_mam_append(buf, CAP, &used, 0x0801, TP_MAM_ASCII, "tapir backup server", 19, 32, err)) < 0 ||
+	    (r = tp_mam_append(buf, CAP, &used, 0x0802, TP_MAM_ASCII, LTO_MAM_VERSION, strlen(LTO_MAM_VERSION), 8,
+			       err)) < 0)
+		return r;
+	if (label && (r = tp_mam_append(buf, CAP, &used, 0x0803, TP_MAM_TEXT, label, strlen(label), 160, err)) < 0)
+		return r;
+	if (pool && (r = tp_mam_append(buf, CAP, &used, 0x0808, TP_MAM_TEXT, pool, strlen(pool), 160, err)) < 0)
+		return r;
+	tp_mam_finish(buf, used);
+	tp_cdb c;
+	tp_cdb_write_attribute(&c, 1, 0, 0, (uint32_t)used);
+	tp_sense s;
+	enum tp_sense_class cls = TP_SENSE_OK;
+	tp_err e = { 0 };
+	r = run(d, &c, buf, used, LTO_TUR_TIMEOUT_MS, NULL, &s, &cls, &e);
+	if (r == 0)
+		return 0;
+	*err = e;
+	if (is_unsupported(r, cls, &s)) {
+		if (s.asc == 0x20)
+			d->mam_unsupported = 1;
+		return tp_err_wrap(err, -ENOTSUP, "drive %s: WRITE ATTRIBUTE", d->name);
+	}
+	return tp_err_wrap(err, r, "drive %s: WRITE ATTRIBUTE", d->name);
+}
+
+static unsigned lto_missing_caps(void *priv)
+{
+	lto_drive *d = priv;
+	return (d->alert_page ? 0u : (unsigned)TP_DRIVE_CAP_TAPEALERT) | (d->mam_unsupported ? (unsigned)TP_DRIVE_CAP_MAM : 0u);
+}
+
 const tp_drive_ops tp_drive_lto_ops = {
 	.type = "lto",
-	.caps = TP_DRIVE_CAP_LOCATE | TP_DRIVE_CAP_SPACE_BACKWARD | TP_DRIVE_CAP_ENCRYPTION | TP_DRIVE_CAP_ERASE,
+	.caps = TP_DRIVE_CAP_LOCATE | TP_DRIVE_CAP_SPACE_BACKWARD | TP_DRIVE_CAP_ENCRYPTION | TP_DRIVE_CAP_ERASE |
+		TP_DRIVE_CAP_TAPEALERT | TP_DRIVE_CAP_MAM,
 	.open = lto_open,
 	.close = lto_close,
 	.load = lto_load,
@@ -1198,6 +1281,9 @@ const tp_drive_ops tp_drive_lto_ops = {
 	.set_encryption = lto_set_encryption,
 	.erase = lto_erase,
 	.status = lto_status,
+	.tapealert = lto_tapealert,
+	.write_mam = lto_write_mam,
+	.missing_caps = lto_missing_caps,
 };
 
 /* ---- lto-only helpers (drive_diag.h) ---- */
@@ -1238,39 +1324,7 @@ int tp_lto_tapealert(tp_drive *drv, uint64_t *flags, tp_err *err)
 
 int tp_lto_write_mam(tp_drive *drv, const char *label, const char *pool, tp_err *err)
 {
-	lto_drive *d = lto_of(drv, err);
-	if (!d)
+	if (!lto_of(drv, err))
 		return -ENOTSUP;
-	int r = ensure_loaded(d, err);
-	if (r < 0)
-		return r;
-	uint8_t *buf = malloc(1024);
-	if (!buf)
-		return tp_err_set(err, -ENOMEM, "out of memory");
-	size_t used = 0;
-	const char *version = "1";
-	if ((r = tp_mam_append(buf, 1024, &used, 0x0800, TP_MAM_ASCII, "tapir", 5, 8, err)) < 0 ||
-	    (r = tp_mam_append(buf, 1024, &used, 0x0801, TP_MAM_ASCII, "tapir backup server", 19, 32, err)) < 0 ||
-	    (r = tp_mam_append(buf, 1024, &used, 0x0802, TP_MAM_ASCII, version, strlen(version), 8, err)) < 0)
-		goto out;
-	if (label && (r = tp_mam_append(buf, 1024, &used, 0x0803, TP_MAM_TEXT, label, strlen(label), 160, err)) < 0)
-		goto out;
-	if (pool && (r = tp_mam_append(buf, 1024, &used, 0x0808, TP_MAM_TEXT, pool, strlen(pool), 160, err)) < 0)
-		goto out;
-	tp_mam_finish(buf, used);
-	tp_cdb c;
-	tp_cdb_write_attribute(&c, 1, 0, 0, (uint32_t)used);
-	tp_sense s;
-	enum tp_sense_class cls;
-	tp_err e = { 0 };
-	r = run(d, &c, buf, used, LTO_TUR_TIMEOUT_MS, NULL, &s, &cls, &e);
-	if (r < 0) {
-		int code = is_unsupported(r, cls, &s) ? -ENOTSUP : r;
-		tp_warn("drive %s: writing MAM attributes failed (ignored): %s", d->name, e.msg);
-		*err = e;
-		r = tp_err_wrap(err, code, "drive %s: MAM", d->name);
-	}
-out:
-	free(buf);
-	return r;
+	return tp_drive_write_mam(drv, label, pool, err);
 }

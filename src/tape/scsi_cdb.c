@@ -781,6 +781,26 @@ const char *tp_tapealert_name(int flag)
 	return names[flag];
 }
 
+char tp_tapealert_severity(int flag)
+{
+	/* SSC-3 annex A (TapeAlert): severity per flag 1..60; 40-48 are obsolete loader flags */
+	static const char sev[] = "WWWCCCWWCIIICCWCWWICWCCWWWWWWCCWCWWWWCW"
+				  "WWWWWWWWW"
+				  "IWWCCCCCCWWW";
+	if (flag < 1 || flag > (int)(sizeof(sev) - 1))
+		return 'W';
+	return sev[flag - 1];
+}
+
+uint64_t tp_tapealert_critical_mask(void)
+{
+	uint64_t m = 0;
+	for (int f = 1; f <= 64; f++)
+		if (tp_tapealert_severity(f) == 'C')
+			m |= 1ull << (f - 1);
+	return m;
+}
+
 static int vs_param(void *ctx, uint16_t code, uint8_t control, const uint8_t *v, size_t vlen)
 {
 	tp_volume_stats *s = ctx;

@@ -282,6 +282,15 @@ int tp_log_page_walk(const uint8_t *b, size_t len, int page_code, tp_log_param_f
 int tp_tapealert_parse(const uint8_t *b, size_t len, uint64_t *flags, tp_err *err);
 /* Name of TapeAlert flag n (1..64), e.g. "Clean now"; "Unknown" otherwise. */
 const char *tp_tapealert_name(int flag);
+/*
+ * Severity of TapeAlert flag n as the TapeAlert specification (SSC-3 annex)
+ * assigns it: 'C' critical (writing is unsafe: media, read/write failure,
+ * write protect, clean now, hardware, ...), 'W' warning, 'I' information.
+ * Obsolete (40-48), reserved (61-64) and out-of-range flags are 'W'.
+ */
+char tp_tapealert_severity(int flag);
+/* Mask of the critical flags (bit n-1 = flag n). */
+uint64_t tp_tapealert_critical_mask(void);
 
 /* Volume statistics page 0x17 (fields absent from the page stay 0; bytes are bytes, not MB). */
 typedef struct tp_volume_stats {

@@ -203,6 +203,8 @@ static int ensure_tape(struct job *J, tp_err *err)
 	}
 	if (has_set)
 		tp_media_set_label_clear(&msl);
+	if ((r = tp_drive_check_tapealert(J->sess.drive, err)) < 0)
+		return r;
 	if (same) {
 		if ((r = enable_encryption(J, err)) < 0 || (r = position_at_eod(J, err)) < 0)
 			return r;

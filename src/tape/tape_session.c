@@ -222,6 +222,7 @@ int tp_tape_write_media_label(tp_tape_session *s, const tp_media_label *ml, int 
 	tp_drive_tape_io(s->drive, &io);
 	if ((r = tp_media_label_write(&io, ml, err)) < 0)
 		return tp_err_wrap(err, r, "drive %s: writing the media label", s->name);
+	tp_drive_write_mam(s->drive, ml->label_text, ml->pool[0] ? ml->pool : NULL, NULL); /* best effort, warns */
 	return 0;
 }
 
