@@ -10,7 +10,7 @@ pattern=${1:-}
 bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
 passed=0; failed=0; failures=()
-ok() { passed=$((passed + 1)); echo "PASS $1"; }
+ok() { passed=$((passed + 1)); echo "PASS $1${2:+ ($2 s)}"; }
 bad() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL $1"; }
 logdir=$(mktemp -d /tmp/tapir-test-logs.XXXXXX)
 
@@ -22,14 +22,26 @@ build() { # dir, options...
 	ok "build $d"
 }
 
+# Unit tests get a private tmpfs on /tmp when we may make one (root, mount
+# namespaces): each creates datastores of 65,536 directories, which on a
+# journalling disk costs minutes, and a private /tmp also keeps tests apart.
+isolated() {
+	if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+		unshare -m sh -c 'mount -t tmpfs -o size=8g tapir-test /tmp && exec "$@"' sh "$@"
+	else
+		"$@"
+	fi
+}
+
 run_units() { # build dir, label
 	local d=$1 label=$2
 	for t in "$d"/test_*; do
 		[ -f "$t" ] && [ -x "$t" ] || continue
 		local n; n=$(basename "$t")
 		[ -n "$pattern" ] && [[ "$n" != *$pattern* ]] && continue
-		if TAPIR_FIXTURES="$PWD/tests/fixtures" timeout 600 "$t" >"$logdir/$label-$n.log" 2>&1; then
-			ok "$label $n"
+		local t0=$SECONDS
+		if TAPIR_FIXTURES="$PWD/tests/fixtures" isolated timeout 600 "$t" >"$logdir/$label-$n.log" 2>&1; then
+			ok "$label $n" $((SECONDS - t0))
 		else
 			tail -40 "$logdir/$label-$n.log"; bad "$label $n"
 		fi
@@ -43,8 +55,9 @@ if build build -Dwerror=true; then
 		[ -f "$t" ] || continue
 		n=$(basename "$t" .sh)
 		[ -n "$pattern" ] && [[ "$n" != *$pattern* ]] && continue
+		t0=$SECONDS
 		if timeout 900 bash "$t" >"$logdir/e2e-$n.log" 2>&1; then
-			ok "e2e $n"
+			ok "e2e $n" $((SECONDS - t0))
 		else
 			tail -40 "$logdir/e2e-$n.log"; bad "e2e $n"
 		fi
