@@ -6,6 +6,7 @@
 
 #include "base/json_util.h"
 #include "base/lock.h"
+#include "base/log.h"
 #include "base/paths.h"
 #include "tape/changer.h"
 #include "tape/drive_diag.h" /* scsi_cdb.h and drive.h without their name clash */
@@ -23,6 +24,9 @@ typedef struct smc_changer {
 	tp_scsi_dev *dev;
 	tp_element_addresses ea;
 	int lock_timeout_ms, cache_ms;
+	int eject_before_unload;  /* the drive ejects (UNLOAD) before the robot takes its cartridge */
+	char **drive_paths;       /* device of drive n (NULL: none configured), from the "drives" key */
+	size_t ndrive_paths;
 	/* cached element status, kept up to date by this handle's own moves */
 	tp_changer_status cache;
 	uint16_t *slot_addr, *drive_addr; /* element address by slot index / drive number */
@@ -229,6 +233,9 @@ static void smc_close(void *priv)
 		return;
 	status_clear(c);
 	tp_scsi_close(c->dev);
+	for (size_t i = 0; i < c->ndrive_paths; i++)
+		free(c->drive_paths[i]);
+	free(c->drive_paths);
 	free(c);
 }
 
@@ -252,6 +259,42 @@ static int smc_open(const char *name, const json_t *conf, void **priv, tp_err *e
 	c->cache_ms = (int)cache_ms;
 	c->lock_timeout_ms = (int)lock_ms;
 	int r;
+	json_t *ej = json_object_get(conf, "eject-before-unload");
+	if (ej && !json_is_boolean(ej) && !json_is_null(ej)) {
+		r = tp_err_set(err, -EINVAL, "scsi changer configuration: \"eject-before-unload\" must be true or false");
+		goto out;
+	}
+	c->eject_before_unload = ej && json_is_true(ej);
+	json_t *drs = json_object_get(conf, "drives");
+	if (drs && !json_is_array(drs) && !json_is_null(drs)) {
+		r = tp_err_set(err, -EINVAL, "scsi changer configuration: \"drives\" must be an array of device paths");
+		goto out;
+	}
+	if (drs && json_is_array(drs) && json_array_size(drs)) {
+		if (json_array_size(drs) > SMC_MAX_ELEMENTS) {
+			r = tp_err_set(err, -EINVAL, "scsi changer configuration: more than %u drives", SMC_MAX_ELEMENTS);
+			goto out;
+		}
+		c->drive_paths = calloc(json_array_size(drs), sizeof(*c->drive_paths));
+		if (!c->drive_paths) {
+			r = tp_err_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		c->ndrive_paths = json_array_size(drs);
+		for (size_t i = 0; i < c->ndrive_paths; i++) {
+			json_t *p = json_array_get(drs, i);
+			if (json_is_null(p))
+				continue;
+			if (!json_is_string(p) || !*json_string_value(p)) {
+				r = tp_err_set(err, -EINVAL, "scsi changer configuration: \"drives\"[%zu] must be a device path or null", i);
+				goto out;
+			}
+			if (!(c->drive_paths[i] = strdup(json_string_value(p)))) {
+				r = tp_err_set(err, -ENOMEM, "out of memory");
+				goto out;
+			}
+		}
+	}
 	if ((r = tp_scsi_open(path, &c->dev, err)) < 0)
 		goto out;
 	tp_cdb cdb;
@@ -411,6 +454,15 @@ static int smc_unload(void *priv, unsigned drivenum, unsigned slot, unsigned *to
 	tp_changer_element *s = slot_el(c, slot, err);
 	if (!s)
 		return -EINVAL;
+	if (c->eject_before_unload) {
+		const char *dp = drivenum < c->ndrive_paths ? c->drive_paths[drivenum] : NULL;
+		if (!dp) {
+			tp_warn("changer %s: eject-before-unload, but no drive is configured as drive %u: moving without an eject",
+				c->name, drivenum);
+		} else if ((r = tp_lto_eject_path(dp, c->name, c->lock_timeout_ms, err)) < 0) {
+			return tp_err_wrap(err, r, "unload drive %u", drivenum);
+		}
+	}
 	if ((r = move(c, d, c->drive_addr[drivenum], s, c->slot_addr[slot - 1], err)) < 0)
 		return r;
 	if (to_slot)

@@ -240,6 +240,9 @@ static int validate_changer(const tp_changer_conf *ch, tp_err *err)
 	if (!strcmp(ch->type, "virtual")) {
 		if ((r = check_dir_path(ch->path, "virtual changer", err)) < 0)
 			return tp_err_wrap(err, r, "changer %s", ch->name);
+		if (ch->eject_before_unload)
+			return tp_err_set(err, -EINVAL, "changer %s: eject-before-unload applies to SCSI changers only",
+					  ch->name);
 		if (ch->slots < 1 || ch->slots > TP_VCHANGER_MAX_SLOTS)
 			return tp_err_set(err, -EINVAL, "changer %s: --slots must be 1..%d", ch->name, TP_VCHANGER_MAX_SLOTS);
 		if (ch->ie_slots > TP_VCHANGER_MAX_IE)
@@ -377,6 +380,8 @@ json_t *tp_changer_conf_to_json(const tp_changer_conf *ch)
 		json_object_set_new(o, "slots", json_integer(ch->slots));
 		json_object_set_new(o, "import-export-slots", json_integer(ch->ie_slots));
 	}
+	if (o && ch->eject_before_unload)
+		json_object_set_new(o, "eject-before-unload", json_true());
 	return o;
 }
 
@@ -435,6 +440,14 @@ int tp_tape_config_load(tp_tape_config *c, tp_err *err)
 		int64_t s = tp_json_opt_int(e, "slots", 0), ie = tp_json_opt_int(e, "import-export-slots", 0);
 		ch.slots = s > 0 && s <= TP_VCHANGER_MAX_SLOTS ? (unsigned)s : (s ? TP_VCHANGER_MAX_SLOTS + 1 : 0);
 		ch.ie_slots = ie >= 0 && ie <= TP_VCHANGER_MAX_IE ? (unsigned)ie : TP_VCHANGER_MAX_IE + 1;
+		json_t *ej = json_object_get(e, "eject-before-unload");
+		if (ej && !json_is_boolean(ej) && !json_is_null(ej)) {
+			r = tp_err_set(err, -TP_EFORMAT, "%s: changer %s: \"eject-before-unload\" must be true or false",
+				       file, ch.name);
+			free(ch.path);
+			goto out;
+		}
+		ch.eject_before_unload = ej && json_is_true(ej);
 		r = validate_changer(&ch, err);
 		if (r == 0 && tp_tape_config_changer(c, ch.name))
 			r = tp_err_set(err, -TP_EFORMAT, "duplicate changer '%s'", ch.name);

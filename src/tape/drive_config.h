@@ -33,6 +33,7 @@ typedef struct tp_changer_conf {
 	char type[TP_TYPE_MAX + 1];         /* "virtual" or "scsi" */
 	char *path;
 	unsigned slots, ie_slots;           /* virtual only */
+	int eject_before_unload;            /* scsi: drives eject (UNLOAD) before the robot takes a cartridge */
 } tp_changer_conf;
 
 /* The whole file; arrays and strings owned, freed by tp_tape_config_free. */
@@ -77,8 +78,8 @@ json_t *tp_changer_conf_to_json(const tp_changer_conf *ch);
 /*
  * Backend configuration objects built from the file (new references): for a
  * virtual drive in a virtual changer, "media-path" is the changer's
- * directory; a virtual changer gets "drives" = its drives' directories by
- * drive number.
+ * directory; a changer gets "drives" = its drives' directories (virtual)
+ * or device paths (scsi) by drive number, and "eject-before-unload".
  */
 json_t *tp_tape_config_drive_backend(const tp_tape_config *c, const tp_drive_conf *d);
 json_t *tp_tape_config_changer_backend(const tp_tape_config *c, const tp_changer_conf *ch);

@@ -52,6 +52,15 @@ int tp_lto_tapealert(tp_drive *d, uint64_t *flags, tp_err *err);
  * as a warning and returned (-ENOTSUP on a device without MAM).
  */
 int tp_lto_write_mam(tp_drive *d, const char *label, const char *pool, tp_err *err);
+/*
+ * Ejects the cartridge of the tape drive at path (ALLOW MEDIUM REMOVAL,
+ * LOAD/UNLOAD with load 0) without opening it as a drive: for changers whose
+ * robot cannot take a threaded cartridge (eject-before-unload).  Takes the
+ * drive's device lock (who names the holder), so a drive open elsewhere is
+ * not ejected under its user (-TP_ELOCKED after lock_timeout_ms).  An empty
+ * drive is not an error.
+ */
+int tp_lto_eject_path(const char *path, const char *who, int lock_timeout_ms, tp_err *err);
 
 /* The status report of one drive. */
 typedef struct tp_drive_diag {

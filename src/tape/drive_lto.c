@@ -1328,3 +1328,38 @@ int tp_lto_write_mam(tp_drive *drv, const char *label, const char *pool, tp_err 
 		return -ENOTSUP;
 	return tp_drive_write_mam(drv, label, pool, err);
 }
+
+int tp_lto_eject_path(const char *path, const char *who, int lock_timeout_ms, tp_err *err)
+{
+	lto_drive *d = calloc(1, sizeof(*d));
+	if (!d)
+		return tp_err_set(err, -ENOMEM, "out of memory");
+	d->lock = (tp_lock)TP_LOCK_INIT;
+	snprintf(d->name, sizeof(d->name), "%s", who && *who ? who : "changer");
+	int r;
+	if ((r = lock_device(d, path, lock_timeout_ms, err)) < 0)
+		goto out;
+	if ((r = tp_scsi_open(path, &d->dev, err)) < 0) {
+		tp_err_wrap(err, r, "opening tape drive %s", path);
+		goto out;
+	}
+	tp_cdb c;
+	tp_sense s;
+	enum tp_sense_class cls = TP_SENSE_OK;
+	tp_cdb_prevent_allow(&c, 0);
+	simple(d, &c, LTO_TUR_TIMEOUT_MS, NULL);
+	tp_cdb_load_unload(&c, 0, 0, 0, 0, 0);
+	tp_err e = { 0 };
+	r = run(d, &c, NULL, 0, LTO_MOVE_TIMEOUT_MS, NULL, &s, &cls, &e);
+	if (r == -EIO && cls == TP_SENSE_NO_MEDIUM)
+		r = 0; /* nothing in the drive (or already ejected) */
+	if (r < 0) {
+		*err = e;
+		tp_err_wrap(err, r, "ejecting the cartridge of tape drive %s", path);
+	}
+out:
+	tp_scsi_close(d->dev);
+	tp_lock_release(&d->lock);
+	free(d);
+	return r;
+}

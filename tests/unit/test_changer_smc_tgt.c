@@ -11,6 +11,7 @@
 
 #include "base/fsutil.h"
 #include "tape/changer.h"
+#include "tape/drive.h"
 #include "tape/drive_diag.h"
 
 #ifndef TAPIR_FIXTURES
@@ -234,6 +235,85 @@ static void test_cache(void **state)
 	tp_changer_close(c);
 }
 
+static tp_changer *open_ejecting(const char *drive0, const char *drive1)
+{
+	json_t *conf = json_pack("{s:s,s:i,s:i,s:b,s:[s?,s?]}", "path", g.changer_url, "cache-ms", 10000,
+				 "lock-timeout-ms", 300, "eject-before-unload", 1, "drives", drive0, drive1);
+	tp_changer *c = NULL;
+	tp_err e = { 0 };
+	int r = tp_changer_open("scsi", "lib", conf, &c, &e);
+	json_decref(conf);
+	if (r < 0)
+		fail_msg("open changer: %s", e.msg);
+	return c;
+}
+
+/*
+ * eject-before-unload: the drive gets UNLOAD (through its own device, under
+ * its device lock) before MOVE MEDIUM; when the eject fails the robot does
+ * not move.  tgt's UNLOAD does nothing, so the failures show the order.
+ */
+static void test_eject_before_unload(void **state)
+{
+	(void)state;
+	tp_err e = { 0 };
+	tp_changer_status st;
+	tp_changer *c = open_ejecting(g.drive_url, NULL);
+	assert_int_equal(tp_changer_load_slot(c, 1, 0, &e), 0);
+
+	/* the drive is open elsewhere: not ejected under its user, the cartridge stays */
+	json_t *dconf = json_pack("{s:s,s:s}", "path", g.drive_url, "changer", "lib");
+	tp_drive *busy = NULL;
+	if (tp_drive_open("lto", "busy0", dconf, &busy, &e) < 0)
+		fail_msg("open drive: %s", e.msg);
+	json_decref(dconf);
+	unsigned to = 0;
+	assert_int_equal(tp_changer_unload(c, 0, 0, &to, &e), -TP_ELOCKED);
+	assert_non_null(strstr(e.msg, "unload drive 0"));
+	assert_non_null(strstr(e.msg, "busy0"));
+	fresh(&st);
+	assert_true(st.drives[0].full);
+	assert_string_equal(st.drives[0].label, g.barcodes[0]);
+	tp_changer_status_free(&st);
+	tp_drive_close(busy);
+
+	/* free now: UNLOAD, then MOVE MEDIUM back to slot 1 */
+	assert_int_equal(tp_changer_unload(c, 0, 0, &to, &e), 0);
+	assert_int_equal(to, 1);
+	fresh(&st);
+	assert_false(st.drives[0].full);
+	assert_string_equal(slot_label(&st, 1), g.barcodes[0]);
+	tp_changer_status_free(&st);
+
+	/* no drive configured as drive 1: moved without an eject (a warning) */
+	assert_int_equal(tp_changer_load_slot(c, 2, 1, &e), 0);
+	assert_int_equal(tp_changer_unload(c, 1, 0, &to, &e), 0);
+	assert_int_equal(to, 2);
+	tp_changer_close(c);
+
+	/* a drive path that does not answer: the eject fails and nothing moves */
+	char bad[300];
+	snprintf(bad, sizeof(bad), "%.*s/9", (int)(strrchr(g.drive_url, '/') - g.drive_url), g.drive_url);
+	c = open_ejecting(bad, NULL);
+	assert_int_equal(tp_changer_load_slot(c, 1, 0, &e), 0);
+	assert_true(tp_changer_unload(c, 0, 0, &to, &e) < 0);
+	assert_non_null(strstr(e.msg, "unload drive 0"));
+	fresh(&st);
+	assert_true(st.drives[0].full);
+	tp_changer_status_free(&st);
+	tp_changer_close(c);
+	c = open_changer(0);
+	assert_int_equal(tp_changer_unload(c, 0, 0, &to, &e), 0);
+	assert_int_equal(to, 1);
+	tp_changer_close(c);
+
+	/* a wrong type is refused at open */
+	json_t *conf = json_pack("{s:s,s:s}", "path", g.changer_url, "eject-before-unload", "yes");
+	assert_int_equal(tp_changer_open("scsi", "lib", conf, &c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "eject-before-unload"));
+	json_decref(conf);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -264,6 +344,7 @@ int main(void)
 			cmocka_unit_test(test_open_and_status),
 			cmocka_unit_test(test_load_unload_transfer_export),
 			cmocka_unit_test(test_cache),
+			cmocka_unit_test(test_eject_before_unload),
 		};
 		fails = cmocka_run_group_tests_name("scsi changer on tgt", tests, NULL, NULL);
 	}
