@@ -1,4 +1,8 @@
 /* `tapir tape restore MEDIA_SET STORE_MAP [SNAPSHOT...] --drive D ...`: selective or full restore. */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,13 +13,42 @@
 #include "tape/tape_restore.h"
 #include "task/task.h"
 
+/*
+ * SIGTERM/SIGINT stop the restore like `tapir task stop`: the handler only
+ * posts a semaphore; a watcher thread sets the task's abort flag, which the
+ * drive threads (also while waiting for a tape) and the workers look at.
+ */
+static sem_t sig_sem;
+static volatile sig_atomic_t sig_done;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	sem_post(&sig_sem);
+}
+
+static void *sig_watch(void *arg)
+{
+	const char *upid = arg;
+	while (sem_wait(&sig_sem) < 0 && errno == EINTR) {
+	}
+	if (!sig_done) {
+		tp_err e = { 0 };
+		tp_warn("signal received: stopping the restore");
+		if (tp_task_stop(upid, &e) < 0)
+			tp_warn("stopping task %s: %s", upid, e.msg);
+	}
+	return NULL;
+}
+
 int cmd_tape_restore(int argc, char **argv, tp_err *err)
 {
-	static const char *const allowed[] = { "drive", "namespaces", "owner", "notify-user", "lto-gen", "workers", NULL };
+	static const char *const allowed[] = { "drive", "namespaces", "owner", "notify-user", "lto-gen", "workers",
+						 "media-wait", NULL };
 	static const char *const flags[] = { "dry-run", NULL };
 	static const char *usage = "tapir tape restore MEDIA_SET STORE_MAP [SNAPSHOT...] --drive D [--drive D2 ...] "
 				   "[--namespaces store=S[,source=NS][,target=NS][,max-depth=N] ...] [--owner AUTHID] "
-				   "[--notify-user USERID] [--dry-run]";
+				   "[--notify-user USERID] [--media-wait SECONDS] [--dry-run]";
 	tp_args a;
 	int r = tp_args_parse(&a, argc, argv, allowed, flags, err);
 	if (r < 0)
@@ -36,9 +69,13 @@ int cmd_tape_restore(int argc, char **argv, tp_err *err)
 	o.notify_user = tp_args_get(&a, "notify-user");
 	o.authid = "root@pam";
 	o.dry_run = tp_args_flag(&a, "dry-run");
-	unsigned long long gen, workers;
-	if ((r = tp_args_u64(&a, "lto-gen", 9, 0, &gen, err)) < 0 || (r = tp_args_u64(&a, "workers", 0, 0, &workers, err)) < 0)
+	unsigned long long gen, workers, wait_s;
+	if ((r = tp_args_u64(&a, "lto-gen", 9, 0, &gen, err)) < 0 || (r = tp_args_u64(&a, "workers", 0, 0, &workers, err)) < 0 ||
+	    (r = tp_args_u64(&a, "media-wait", 0, 0, &wait_s, err)) < 0)
 		return r;
+	if (wait_s > 30 * 86400ULL)
+		return tp_err_set(err, -EINVAL, "--media-wait must be at most 30 days (2592000 s); 0 waits until the task is stopped");
+	o.media_wait_s = (int)wait_s;
 	if (gen < 5 || gen > 9)
 		return tp_err_set(err, -EINVAL, "--lto-gen must be 5..9");
 	o.lto_gen = (int)gen;
@@ -50,9 +87,32 @@ int cmd_tape_restore(int argc, char **argv, tp_err *err)
 		return r;
 	o.lock_owner = tp_task_upid(task);
 	printf("task %s\n", tp_task_upid(task));
+	fflush(stdout);
 	double t0 = tp_monotonic();
 	tp_tape_restore_result res;
+	pthread_t watcher;
+	int watching = 0;
+	struct sigaction sa, old_term, old_int;
+	if (!o.dry_run && sem_init(&sig_sem, 0, 0) == 0) {
+		sig_done = 0;
+		if (pthread_create(&watcher, NULL, sig_watch, (void *)tp_task_upid(task)) == 0) {
+			watching = 1;
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = on_signal;
+			sigemptyset(&sa.sa_mask);
+			sigaction(SIGTERM, &sa, &old_term);
+			sigaction(SIGINT, &sa, &old_int);
+		}
+	}
 	r = tp_tape_restore_run(&o, &res, err);
+	if (watching) {
+		sigaction(SIGTERM, &old_term, NULL);
+		sigaction(SIGINT, &old_int, NULL);
+		sig_done = 1;
+		sem_post(&sig_sem);
+		pthread_join(watcher, NULL);
+		sem_destroy(&sig_sem);
+	}
 	json_t *sum = tp_tape_restore_result_json(&res, tp_task_upid(task), tp_monotonic() - t0);
 	if (o.dry_run && res.plan && a.out == TP_OUT_TEXT) {
 		tp_print_json(&a, json_incref(res.plan));

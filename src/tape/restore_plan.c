@@ -549,29 +549,64 @@ static uint64_t model_read(const tp_restore_request *req, uint64_t *mpos, uint64
 	return len;
 }
 
+static void estimate_add(tp_lto_estimate *sum, const tp_lto_estimate *e)
+{
+	sum->load_s += e->load_s;
+	sum->unload_s += e->unload_s;
+	sum->rewind_s += e->rewind_s;
+	sum->locate_s += e->locate_s;
+	sum->space_s += e->space_s;
+	sum->read_s += e->read_s;
+	sum->write_s += e->write_s;
+	sum->changer_s += e->changer_s;
+	sum->total_s += e->total_s;
+}
+
+/*
+ * The plan under the model, drive by drive: a tape is moved in by the
+ * changer and loaded; the one before it is unloaded (rewind, eject) and
+ * moved back first; the last tape of each drive stays in it, as the
+ * executor leaves it.  The same accounting as the 2021 emulation and the
+ * executor's counters (tp_tape_load counts the unload before a swap).
+ */
 static int estimate(const tp_restore_plan *P, const tp_restore_request *req, tp_err *err)
 {
-	size_t cap = 4 + P->ntapes * 4 + P->nreads * 2, n = 0;
+	size_t cap = 4 + P->ntapes * 6 + P->nreads * 2;
 	tp_lto_step *st = calloc(cap, sizeof(*st));
+	tp_lto_estimate *out = (tp_lto_estimate *)&P->estimate;
+	memset(out, 0, sizeof(*out));
 	if (!st)
 		return tp_err_set(err, -ENOMEM, "out of memory");
-	for (size_t t = 0; t < P->ntapes; t++) {
-		st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
-		st[n++] = (tp_lto_step){ TP_LTO_STEP_LOAD, 0 };
-		uint64_t pos = 0, mpos = 0;
-		for (size_t k = P->tapes[t].first_read; k < P->tapes[t].first_read + P->tapes[t].nreads; k++) {
-			const tp_restore_read *rd = &P->reads[k];
-			uint64_t len = model_len(req, rd->nobjects * TP_TAPE_BLOCK_SIZE);
-			if (rd->first_object != pos) {
-				mpos = model_pos(req, rd->first_object, len);
-				st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, mpos };
+	int ndrives = req->ndrives > 0 ? req->ndrives : 1, r = 0;
+	for (int d = 0; r == 0 && d < ndrives; d++) {
+		size_t n = 0;
+		int loaded = 0;
+		for (size_t t = 0; t < P->ntapes; t++) {
+			if (P->tapes[t].drive != d)
+				continue;
+			if (loaded) {
+				st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
+				st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
 			}
-			st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, model_read(req, &mpos, len) };
-			pos = rd->first_object + rd->nobjects;
+			st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
+			st[n++] = (tp_lto_step){ TP_LTO_STEP_LOAD, 0 };
+			loaded = 1;
+			uint64_t pos = 0, mpos = 0;
+			for (size_t k = P->tapes[t].first_read; k < P->tapes[t].first_read + P->tapes[t].nreads; k++) {
+				const tp_restore_read *rd = &P->reads[k];
+				uint64_t len = model_len(req, rd->nobjects * TP_TAPE_BLOCK_SIZE);
+				if (rd->first_object != pos) {
+					mpos = model_pos(req, rd->first_object, len);
+					st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, mpos };
+				}
+				st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, model_read(req, &mpos, len) };
+				pos = rd->first_object + rd->nobjects;
+			}
 		}
-		st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
+		tp_lto_estimate e;
+		if (n && (r = tp_lto_estimate_plan(gen_of(req), st, n, req->media_bytes, &e, err)) == 0)
+			estimate_add(out, &e);
 	}
-	int r = tp_lto_estimate_plan(gen_of(req), st, n, req->media_bytes, (tp_lto_estimate *)&P->estimate, err);
 	free(st);
 	return r;
 }
@@ -757,7 +792,7 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 {
 	(void)db;
 	memset(c, 0, sizeof(*c));
-	size_t cap = 8 + P->ntapes * 8 + P->nreads * 4, n = 0;
+	size_t cap = 8 + P->ntapes * 12 + P->nreads * 4, n = 0;
 	tp_lto_step *st = calloc(cap, sizeof(*st));
 	struct pbs_tape *tapes = calloc(P->ntapes + 1, sizeof(*tapes));
 	if (!st || !tapes) {
@@ -771,6 +806,7 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 	}
 	/* BTreeMap<Uuid, ...>: tapes in media-UUID order (the uuid is the first member) */
 	qsort(tapes, P->ntapes, sizeof(*tapes), uuid_cmp);
+	int loaded = 0;
 	for (int phase = 1; phase <= 2; phase++) {
 		for (size_t t = 0; t < P->ntapes; t++) {
 			const tp_restore_tape *T = NULL;
@@ -782,9 +818,16 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 				any |= (phase == 1) == (P->reads[k].kind == TP_READ_SNAPSHOT);
 			if (!any)
 				continue;
+			/* the tape before goes back to its slot (rewind, eject, robot), this one comes in */
+			if (loaded) {
+				st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
+				st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
+				c->unloads++;
+			}
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_LOAD, 0 };
 			c->loads++;
+			loaded = 1;
 			uint64_t last_file = UINT64_MAX, pos = 0, mpos = 0;
 			for (size_t k = T->first_read; k < T->first_read + T->nreads; k++) {
 				const tp_restore_read *rd = &P->reads[k];
@@ -810,8 +853,6 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 				pos = to;
 				last_file = rd->file_nr;
 			}
-			st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
-			c->unloads++;
 		}
 	}
 	int r = tp_lto_estimate_plan(gen_of(req), st, n, req->media_bytes, est, err);

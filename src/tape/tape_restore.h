@@ -23,6 +23,8 @@ typedef struct tp_tape_restore_opts {
 	const char *lock_owner;              /* task UPID, written into the locks */
 	int lto_gen;                         /* timing model generation (0 = LTO-9) */
 	int workers;                         /* verify/insert threads (0 = 2) */
+	int media_wait_s;                    /* standalone drive: give up waiting for a tape after this (0 = wait until aborted) */
+	int media_poll_ms;                   /* standalone drive: look for the tape this often (0 = $TAPIR_MEDIA_POLL_MS or 5 s) */
 } tp_tape_restore_opts;
 
 typedef struct tp_tape_restore_result {
@@ -30,7 +32,9 @@ typedef struct tp_tape_restore_result {
 	json_t *skipped;       /* {spec: reason} */
 	json_t *failed;        /* {spec: reason} */
 	json_t *plan;          /* the plan (always) */
-	uint64_t tape_loads, tape_locates, bytes_read_from_tape;
+	uint64_t tape_loads;   /* needed tapes made ready in a drive (one per tape, also when it was in the drive already) */
+	uint64_t changer_moves;
+	uint64_t tape_locates, bytes_read_from_tape;
 	uint64_t chunks_restored, chunks_present;
 	double simulated_tape_seconds;
 } tp_tape_restore_result;

@@ -4,20 +4,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/fsutil.h"
+#include "base/log.h"
 #include "base/paths.h"
+#include "base/timefmt.h"
+#include "format/tape_block.h"
 #include "tape/drive_config.h"
 #include "tape/tape_inventory.h"
 
-int tp_tape_session_open(tp_tape_session *s, const char *name, const char *owner, int timeout_ms, tp_err *err)
+/* Takes run/drive-lock/<name> (the session's lock) with the owner text. */
+static int session_lock(tp_tape_session *s, const char *name, int timeout_ms, tp_err *err)
 {
-	memset(s, 0, sizeof(*s));
-	s->lock.fd = -1;
-	tp_tape_config cfg;
-	int r = tp_tape_name_valid(name, "drive", err);
-	if (r < 0)
-		return r;
+	int r;
 	char *dir = tp_run_path("drive-lock");
 	if (dir && (r = tp_mkdir_p(dir, 0700, err)) < 0) {
 		free(dir);
@@ -29,9 +29,22 @@ int tp_tape_session_open(tp_tape_session *s, const char *name, const char *owner
 		return tp_err_set(err, -ENOMEM, "out of memory");
 	char what[64];
 	snprintf(what, sizeof(what), "drive %s", name);
-	r = tp_lock_file(&s->lock, lp, TP_LOCK_EXCLUSIVE, timeout_ms < 0 ? 10000 : timeout_ms, owner, what, err);
+	r = tp_lock_file(&s->lock, lp, TP_LOCK_EXCLUSIVE, timeout_ms, s->owner[0] ? s->owner : NULL, what, err);
 	free(lp);
+	return r;
+}
+
+int tp_tape_session_open(tp_tape_session *s, const char *name, const char *owner, int timeout_ms, tp_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	s->lock.fd = -1;
+	tp_tape_config cfg;
+	int r = tp_tape_name_valid(name, "drive", err);
 	if (r < 0)
+		return r;
+	if (owner)
+		snprintf(s->owner, sizeof(s->owner), "%s", owner);
+	if ((r = session_lock(s, name, timeout_ms < 0 ? 10000 : timeout_ms, err)) < 0)
 		return r;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	if ((r = tp_tape_config_load(&cfg, err)) < 0)
@@ -139,27 +152,236 @@ static int labels_match(tp_tape_session *s, const char *label, const uint8_t *uu
 	return 0;
 }
 
-int tp_tape_load(tp_tape_session *s, const char *label, const uint8_t *uuid, tp_media_label *ml,
-		 tp_media_set_label *msl, int *has_set, tp_err *err)
+int tp_tape_session_needs_operator(const tp_tape_session *s)
+{
+	if (s->changer)
+		return 0;
+	if (!s->drive || !(s->drive->ops->caps & TP_DRIVE_CAP_LOAD_BY_LABEL))
+		return 1;
+	const char *m = getenv("TAPIR_VIRTUAL_MANUAL_LOAD");
+	return m && !strcmp(m, "1");
+}
+
+/*
+ * A changer takes the cartridge out of the drive: the drive rewinds and
+ * ejects first.  The robot does it with the handle closed, so it is counted
+ * here (the model charges rewind and unload like a tp_drive_unload).
+ */
+static void count_changer_unload(tp_drive *d)
+{
+	if (!d->pos_known || d->pos.object > 0) {
+		d->counters.rewinds++;
+		if (d->pos_known)
+			d->counters.rewind_bytes += d->pos.object * (uint64_t)TP_TAPE_BLOCK_SIZE;
+	}
+	d->counters.unloads++;
+}
+
+/*
+ * Before the changer loads `label` into our drive: a cartridge in another
+ * drive of the changer goes back to its slot (that drive must not be locked
+ * by anyone); a different cartridge in our drive is counted as unloaded.
+ */
+static int changer_prepare(tp_tape_session *s, const char *label, tp_err *err)
+{
+	tp_changer_status st;
+	int r = tp_changer_get_status(s->changer, &st, err);
+	if (r < 0)
+		return r;
+	int other = -1, ours_other = 0;
+	for (size_t i = 0; i < st.ndrives; i++) {
+		if (!st.drives[i].full)
+			continue;
+		int same = !strcmp(st.drives[i].label, label);
+		if (st.drives[i].number == (unsigned)s->drivenum)
+			ours_other = !same;
+		else if (same)
+			other = (int)st.drives[i].number;
+	}
+	tp_changer_status_free(&st);
+	if (other >= 0) {
+		tp_tape_config cfg;
+		if ((r = tp_tape_config_load(&cfg, err)) < 0)
+			return r;
+		char name[TP_DRIVE_NAME_MAX + 1] = "";
+		for (size_t i = 0; i < cfg.ndrives; i++)
+			if (!strcmp(cfg.drives[i].changer, s->changer_name) && cfg.drives[i].changer_drivenum == other)
+				snprintf(name, sizeof(name), "%s", cfg.drives[i].name);
+		tp_tape_config_free(&cfg);
+		if (!name[0])
+			return tp_err_set(err, -EBUSY, "tape %s is in drive %d of changer %s, which no configured drive uses: unload it first",
+					  label, other, s->changer_name);
+		tp_tape_session o;
+		tp_err e = { 0 };
+		if ((r = tp_tape_session_open(&o, name, s->owner, 0, &e)) < 0) {
+			if (r == -TP_ELOCKED)
+				return tp_err_set(err, r, "tape %s is in drive %s, which another task holds (%s)", label, name, e.msg);
+			*err = e;
+			return tp_err_wrap(err, r, "tape %s is in drive %s", label, name);
+		}
+		if (o.drive)
+			count_changer_unload(o.drive);
+		unsigned to = 0;
+		r = tp_tape_unload_to_slot(&o, 0, &to, &e);
+		if (o.changer)
+			s->changer->counters.moves += o.changer->counters.moves;
+		if (o.drive && s->drive)
+			tp_drive_counters_add(&s->drive->counters, &o.drive->counters);
+		tp_tape_session_close(&o);
+		if (r < 0) {
+			*err = e;
+			return tp_err_wrap(err, r, "unloading tape %s from drive %s", label, name);
+		}
+		tp_info("tape %s was in drive %s: unloaded it to slot %u of changer %s", label, name, to, s->changer_name);
+	}
+	if (ours_other && s->drive)
+		count_changer_unload(s->drive);
+	return 0;
+}
+
+/*
+ * Looks at a standalone drive: 0 = the wanted tape is in it (labels read
+ * into ml/msl), 1 = empty, 2 = another tape (its label, or "" for a blank
+ * or unreadable one, in found), < 0 = the drive failed.  Looking at the
+ * wrong tape is operator time, not restore work: the counters are kept.
+ */
+static int look(tp_tape_session *s, const char *label, const uint8_t *uuid, tp_media_label *ml,
+		tp_media_set_label *msl, int *has_set, char *found, size_t fsize, tp_err *err);
+
+static int labels_match(tp_tape_session *s, const char *label, const uint8_t *uuid, tp_media_label *ml,
+			tp_media_set_label *msl, int *has_set, tp_err *err);
+
+static int look(tp_tape_session *s, const char *label, const uint8_t *uuid, tp_media_label *ml,
+		tp_media_set_label *msl, int *has_set, char *found, size_t fsize, tp_err *err)
+{
+	tp_drive_status st;
+	int r = tp_drive_get_status(s->drive, &st, err);
+	if (r == -ENOMEDIUM)
+		return 1;
+	if (r < 0)
+		return r;
+	if (!st.loaded)
+		return 1;
+	tp_drive_counters saved = s->drive->counters;
+	tp_err e = { 0 };
+	r = tp_drive_load(s->drive, NULL, &e);
+	if (r == -ENOMEDIUM) {
+		s->drive->counters = saved;
+		return 1;
+	}
+	if (r == 0)
+		r = labels_match(s, label, uuid, ml, msl, has_set, &e);
+	if (r == 0)
+		return 0;
+	s->drive->counters = saved;
+	found[0] = 0;
+	if (r == -TP_EWRONGMEDIA && !strstr(e.msg, "is blank"))
+		snprintf(found, fsize, "%s", ml->label_text);
+	return 2;
+}
+
+static int wait_poll_ms(const tp_media_wait *w)
+{
+	if (w && w->poll_ms > 0)
+		return w->poll_ms;
+	const char *e = getenv("TAPIR_MEDIA_POLL_MS");
+	long v = e ? strtol(e, NULL, 10) : 0;
+	return v > 0 && v <= 600000 ? (int)v : 5000;
+}
+
+/* Takes the drive back after a wait: its lock (waiting for an operator's command to finish) and its handle. */
+static int wait_resume(tp_tape_session *s, int timeout_ms, tp_err *err)
+{
+	int r;
+	if (s->lock.fd < 0 && (r = session_lock(s, s->name, timeout_ms, err)) < 0)
+		return r;
+	return tp_tape_session_drive_reopen(s, err);
+}
+
+static int operator_wait(tp_tape_session *s, const char *label, const uint8_t *uuid, const tp_media_wait *w,
+			 tp_media_label *ml, tp_media_set_label *msl, int *has_set, tp_err *err)
+{
+	int poll = wait_poll_ms(w), asked = 0, r;
+	char last[TP_DRIVE_LABEL_MAX + 2] = "";
+	double t0 = tp_monotonic();
+	for (;;) {
+		char found[TP_DRIVE_LABEL_MAX + 1] = "";
+		int st = look(s, label, uuid, ml, msl, has_set, found, sizeof(found), err);
+		if (st <= 0)
+			return st;
+		if (!w) {
+			if (st == 1)
+				return tp_err_set(err, -TP_EWRONGMEDIA, "please insert tape %s into drive %s", label, s->name);
+			return tp_err_set(err, -TP_EWRONGMEDIA, "tape %s is in drive %s: please insert tape %s", found[0] ? found : "(blank or unreadable)",
+					  s->name, label);
+		}
+		/* "" = empty, "=LABEL" = a wrong tape: tell the operator when it changes */
+		char now[TP_DRIVE_LABEL_MAX + 2];
+		snprintf(now, sizeof(now), "%s%s", st == 2 ? "=" : "", found);
+		if (!asked || strcmp(now, last)) {
+			if (w->request)
+				w->request(w->ctx, label, s->name, st == 2 ? found : NULL, !asked);
+			asked = 1;
+			snprintf(last, sizeof(last), "%s", now);
+		}
+		/* the operator (or `tapir tape load-media`) may use the drive meanwhile */
+		tp_tape_session_drive_close(s);
+		tp_lock_release(&s->lock);
+		double until = tp_monotonic() + poll / 1000.0;
+		for (;;) {
+			if (w->check_abort && (r = w->check_abort(w->ctx, err)) < 0) {
+				tp_err e = { 0 };
+				wait_resume(s, 10000, &e);
+				return r;
+			}
+			if (w->timeout_s > 0 && tp_monotonic() - t0 >= w->timeout_s) {
+				tp_err e = { 0 };
+				wait_resume(s, 10000, &e);
+				return tp_err_set(err, -ETIMEDOUT, "tape %s was not inserted into drive %s within %d s", label,
+						  s->name, w->timeout_s);
+			}
+			double left = until - tp_monotonic();
+			if (left <= 0)
+				break;
+			struct timespec ts = { 0, (long)((left < 0.2 ? left : 0.2) * 1e9) };
+			nanosleep(&ts, NULL);
+		}
+		tp_err le = { 0 };
+		r = session_lock(s, s->name, poll, &le);
+		if (r == -TP_ELOCKED)
+			continue; /* someone is using the drive right now: look again later */
+		if (r < 0) {
+			*err = le;
+			return r;
+		}
+		if ((r = tp_tape_session_drive_reopen(s, err)) < 0)
+			return r;
+	}
+}
+
+int tp_tape_load_wait(tp_tape_session *s, const char *label, const uint8_t *uuid, const tp_media_wait *w,
+		      tp_media_label *ml, tp_media_set_label *msl, int *has_set, tp_err *err)
 {
 	int r;
 	if (s->changer) {
+		if ((r = changer_prepare(s, label, err)) < 0)
+			return r;
 		/* robot moves with the drive handle closed (the virtual changer writes the drive's state under its lock) */
 		if ((r = tp_tape_load_cartridge(s, label, err)) < 0)
 			return r;
-	} else if (s->drive->ops->caps & TP_DRIVE_CAP_LOAD_BY_LABEL) {
-		if ((r = tp_drive_load(s->drive, label, err)) < 0)
-			return r;
-	} else {
-		if ((r = tp_drive_load(s->drive, NULL, err)) < 0 && r != -ENOMEDIUM)
-			return r;
-		if (r == -ENOMEDIUM)
-			return tp_err_set(err, -TP_EWRONGMEDIA, "please insert tape %s into drive %s", label, s->name);
+		return labels_match(s, label, uuid, ml, msl, has_set, err);
 	}
-	r = labels_match(s, label, uuid, ml, msl, has_set, err);
-	if (r == -TP_EWRONGMEDIA && !s->changer && !(s->drive->ops->caps & TP_DRIVE_CAP_LOAD_BY_LABEL))
-		tp_err_wrap(err, r, "please insert tape %s into drive %s", label, s->name);
-	return r;
+	if (tp_tape_session_needs_operator(s))
+		return operator_wait(s, label, uuid, w, ml, msl, has_set, err);
+	if ((r = tp_drive_load(s->drive, label, err)) < 0)
+		return r;
+	return labels_match(s, label, uuid, ml, msl, has_set, err);
+}
+
+int tp_tape_load(tp_tape_session *s, const char *label, const uint8_t *uuid, tp_media_label *ml,
+		 tp_media_set_label *msl, int *has_set, tp_err *err)
+{
+	return tp_tape_load_wait(s, label, uuid, NULL, ml, msl, has_set, err);
 }
 
 int tp_tape_unload(tp_tape_session *s, tp_err *err)

@@ -18,6 +18,7 @@ typedef struct tp_tape_session {
 	/* the drive's counters while its handle is closed for a robot move (a reopened handle goes on counting) */
 	tp_drive_counters carried;
 	int carrying;
+	char owner[256];            /* the lock owner text (re-taken after an operator wait) */
 } tp_tape_session;
 
 /*
@@ -53,6 +54,48 @@ int tp_tape_read_labels(tp_tape_session *s, tp_media_label *ml, tp_media_set_lab
  */
 int tp_tape_load(tp_tape_session *s, const char *label, const uint8_t *uuid, tp_media_label *ml,
 		 tp_media_set_label *msl, int *has_set, tp_err *err);
+
+/*
+ * How tp_tape_load_wait asks an operator for a tape on a standalone drive
+ * and waits for it.  All fields may be 0/NULL.
+ */
+typedef struct tp_media_wait {
+	int poll_ms;          /* between looks at the drive; 0 = $TAPIR_MEDIA_POLL_MS, else 5000 */
+	int timeout_s;        /* give up after this long (-ETIMEDOUT); 0 = until aborted */
+	/*
+	 * Called when the tape is first asked for (found = NULL: the drive is
+	 * empty) and whenever a different wrong tape is found in the drive
+	 * (found = its label, "" when blank or unreadable).  first is 1 once.
+	 */
+	void (*request)(void *ctx, const char *label, const char *drive, const char *found, int first);
+	/* < 0 stops the wait with that code (e.g. -TP_EABORT); err says why */
+	int (*check_abort)(void *ctx, tp_err *err);
+	void *ctx;
+} tp_media_wait;
+
+/*
+ * Whether a standalone drive of this session waits for an operator
+ * (tp_tape_load_wait): a drive that cannot load by label, or a virtual one
+ * when $TAPIR_VIRTUAL_MANUAL_LOAD=1 (it then behaves like a real standalone
+ * drive: `tapir tape load-media` stands for the operator's hand).
+ */
+int tp_tape_session_needs_operator(const tp_tape_session *s);
+
+/*
+ * tp_tape_load that, on a standalone drive needing an operator
+ * (tp_tape_session_needs_operator), asks for the tape through w->request
+ * and waits: every poll interval the drive is looked at, until the right
+ * tape (label and uuid) is in it, w->check_abort fails, or w->timeout_s
+ * passes (-ETIMEDOUT "tape X was not inserted into drive D within N s").
+ * While it waits, the drive lock and the drive handle are released, so that
+ * the operator (or `tapir tape load-media`) can use the drive; they are
+ * taken again for each look.  With a changer, a tape that sits in another
+ * drive of the changer is first unloaded from it to its slot, unless that
+ * drive is locked (-TP_ELOCKED naming the holder, e.g. the task).  Moves
+ * made for that are added to s->changer->counters.  w NULL = tp_tape_load.
+ */
+int tp_tape_load_wait(tp_tape_session *s, const char *label, const uint8_t *uuid, const tp_media_wait *w,
+		      tp_media_label *ml, tp_media_set_label *msl, int *has_set, tp_err *err);
 
 /* Unloads the drive (to its slot with a changer). */
 int tp_tape_unload(tp_tape_session *s, tp_err *err);

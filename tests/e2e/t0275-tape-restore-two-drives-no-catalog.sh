@@ -1,0 +1,85 @@
+#!/bin/bash
+# Full restore without a catalog over two drives of a changer: the drives read tapes at the same time (a snapshot archive cut by early warning on one tape, whole on the next) without racing on the staging directory; a tape left in the other drive is moved back and read by the drive the plan gives it; a tape in a drive held by another task is a clear error.
+. "$(dirname "$0")/lib.sh"
+F=$T
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	F=$(mktemp -d /dev/shm/tapir-e2e.XXXXXX)
+	trap 'rc=$?; [ -n "${HPID:-}" ] && kill "$HPID" 2>/dev/null; [ -n "${KEEP_TMP:-}" ] || rm -rf "$F" "$T"; exit $rc' EXIT
+	export TAPIR_HOME=$F/home && mkdir -p "$TAPIR_HOME"
+fi
+
+tapir datastore create store1 "$F/ds1" >/dev/null
+tapir datastore create store2 "$F/ds2" >/dev/null
+tapir datastore create store3 "$F/ds3" >/dev/null
+tapir changer create lib1 --type virtual --path "$F/lib1" --slots 10 --import-export-slots 1 >/dev/null
+tapir drive create d1 --type virtual --path "$F/d1" --max-size 4M --changer lib1 --changer-drivenum 0 >/dev/null
+tapir drive create d2 --type virtual --path "$F/d2" --max-size 4M --changer lib1 --changer-drivenum 1 >/dev/null
+tapir pool create p1 >/dev/null
+for i in 1 2 3 4 5 6 7 8; do tapir changer insert lib1 "TAPE0${i}L9" --slot "$i" >/dev/null; done
+tapir tape barcode-label --drive d1 --pool p1 >/dev/null
+mkdir -p "$T/src"
+for d in 1 2 3 4 5 6 7 8; do
+	head -c 700000 /dev/urandom >"$T/src/data"
+	echo "$d" >"$T/src/day"
+	tapir backup --store store1 --type host --id h1 --time "2026-10-0${d}T00:00:00Z" root.pxar:"$T/src" >/dev/null
+	cp -a "$T/src" "$T/copy$d"
+done
+out=$(tapir tape backup store1 p1 --drive d1 --output-format json | tail -n 1)
+[ "$(json_get "$out" 'j["snapshots-written"]')" = 8 ] || fail "tape backup: $out"
+[ "$(json_get "$out" 'len(j["tapes"]) >= 3')" = True ] || fail "expected >= 3 tapes: $out"
+set_uuid=$(json_get "$out" 'j["media-set"]')
+ntapes=$(json_get "$out" 'len(j["tapes"])')
+first=$(json_get "$out" 'j["tapes"][0]')
+second=$(json_get "$out" 'j["tapes"][1]')
+
+# with the catalog: the second tape (the plan gives it to d2) sits in d1 and is read there, no error
+tapir tape unload --drive d1 >/dev/null
+tapir tape load-media --drive d1 "$second" >/dev/null
+res=$(tapir tape restore "$set_uuid" store1=store3 --drive d1 --drive d2 --output-format json | tail -n 1)
+[ "$(json_get "$res" 'len(j["restored"])')" = 8 ] || fail "restore with a tape already in d1: $res"
+[ "$(json_get "$res" 'j["tape_loads"]')" = "$(json_get "$res" 'len(j["plan"]["tapes"])')" ] || fail "one load per needed tape: $res"
+[ "$(json_get "$res" '[t["drive"] for t in j["plan"]["tapes"] if t["label"] == "'"$second"'"][0]')" = 0 ] || fail "the loaded tape should be read by d1: $res"
+
+# a tape in d2 while another task holds d2: the error names it; free, it is moved back to its slot and loaded into d1
+tapir tape unload --drive d1 >/dev/null
+tapir tape unload --drive d2 >/dev/null
+tapir tape load-media --drive d2 "$first" >/dev/null
+python3 - "$TAPIR_HOME" <<'EOF' &
+import fcntl, os, sys, time
+d = os.path.join(sys.argv[1], "run", "drive-lock")
+os.makedirs(d, exist_ok=True)
+f = open(os.path.join(d, "d2"), "a+")
+fcntl.flock(f, fcntl.LOCK_EX)
+f.seek(0); f.truncate(); f.write("UPID:other:task"); f.flush()
+time.sleep(60)
+EOF
+HPID=$!
+for _ in $(seq 100); do grep -q "UPID:other:task" "$TAPIR_HOME/run/drive-lock/d2" 2>/dev/null && break; sleep 0.1; done
+grep -q "UPID:other:task" "$TAPIR_HOME/run/drive-lock/d2" || fail "the helper did not take d2's lock"
+expect_fail_last "tape $first is in drive d2, which another task holds .*UPID:other:task" \
+	tapir tape restore "$set_uuid" store1=store2 "store1:host/h1/2026-10-01T00:00:00Z" --drive d1
+kill "$HPID"; wait "$HPID" 2>/dev/null || true; HPID=
+res=$(tapir tape restore "$set_uuid" store1=store2 "store1:host/h1/2026-10-01T00:00:00Z" --drive d1 --output-format json | tail -n 1)
+[ "$(json_get "$res" 'j["restored"]')" = "['store1:host/h1/2026-10-01T00:00:00Z']" ] || fail "restore from d2's tape: $res"
+st=$(tapir changer status lib1 --output-format json)
+[ "$(json_get "$st" '[d["label"] for d in j["drives"] if d["drive"] == 1][0]')" = None ] || fail "d2 should be empty now: $st"
+tapir snapshot forget --store store2 "host/h1/2026-10-01T00:00:00Z" >/dev/null
+
+# without a catalog, two drives: everything restored once, nothing staged twice
+rm -f "$TAPIR_HOME"/lib/catalog.db "$TAPIR_HOME"/lib/catalog.db-wal "$TAPIR_HOME"/lib/catalog.db-shm
+tapir tape unload --drive d1 >/dev/null
+tapir tape unload --drive d2 >/dev/null
+res=$(tapir tape restore "$set_uuid" store1=store2 --drive d1 --drive d2 --output-format json | tail -n 1)
+[ "$(json_get "$res" 'j["plan"]["catalog"]')" = False ] || fail "expected a catalog-less restore: $res"
+[ "$(json_get "$res" 'sorted(set(t["drive"] for t in j["plan"]["tapes"]))')" = "[0, 1]" ] || fail "both drives: $res"
+[ "$(json_get "$res" 'len(j["restored"])')" = 8 ] || fail "two-drive full restore without catalog: $res"
+[ "$(json_get "$res" 'j["failed"]')" = "{}" ] || fail "failed: $res"
+[ "$(json_get "$res" 'j["tape_loads"]')" = "$ntapes" ] || fail "each tape once: $res"
+tapir verify --store store2 >/dev/null || fail "store2 does not verify"
+for d in 1 2 3 4 5 6 7 8; do
+	rm -rf "$T/r"
+	tapir restore --store store2 "host/h1/2026-10-0${d}T00:00:00Z" root.pxar "$T/r"
+	diff -r "$T/copy$d" "$T/r" || fail "day $d differs"
+done
+[ -z "$(find "$F/ds2/.tmp" -mindepth 1 2>/dev/null)" ] || fail ".tmp not empty: $(find "$F/ds2/.tmp")"
+echo ok
