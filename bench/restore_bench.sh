@@ -2,12 +2,15 @@
 # Tape restore benchmark (by hand, never from the test suite): full-restore throughput vs cp+sync, and selective restores vs the 2021 design.
 # usage: bench/restore_bench.sh [SIZE]   SIZE of the full-restore data set in MiB or with G/M suffix (default 1G)
 # env:   BENCH_DIR (default /var/tmp/tapir-restore-bench), TAPIR_BIN (default build/tapir),
-#        TAPE_SIZE (virtual cartridge size for part a, default 256M)
+#        TAPE_SIZE (virtual cartridge size for part a, default 256M), PARTS (default ab: which parts to run),
+#        DAYS (part b: daily snapshots, default 24)
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 TAPIR_BIN=${TAPIR_BIN:-$TOP/build/tapir}
 BENCH_DIR=${BENCH_DIR:-/var/tmp/tapir-restore-bench}
 TAPE_SIZE=${TAPE_SIZE:-256M}
+PARTS=${PARTS:-ab}
+DAYS=${DAYS:-24}
 size=${1:-1G}
 case $size in
 *G|*g) mib=$(( ${size%[Gg]} * 1024 )) ;;
@@ -24,6 +27,8 @@ mkdir -p "$BENCH_DIR/home"
 export TAPIR_HOME=$BENCH_DIR/home
 B=$BENCH_DIR
 
+case $PARTS in *a*) ;; *) skip_a=1 ;; esac
+if [ -z "${skip_a:-}" ]; then
 echo "== (a) full restore of ${mib} MiB from virtual tapes of $TAPE_SIZE vs cp + sync of the cartridge files"
 tapir datastore create src "$B/src" >/dev/null
 tapir datastore create dst "$B/dst" >/dev/null
@@ -65,23 +70,34 @@ print("cp cartridge files + sync:     %.2f s, %.1f MiB/s (%d bytes)" % (c, dat /
 print("throughput ratio restore / cp:  %.2f (goal >= 0.9)" % (c / r))
 PY
 
+fi
+case $PARTS in *b*) ;; *) exit 0 ;; esac
 echo
-echo "== (b) 20 daily snapshots of a 64 MiB vm image (one 4 MiB region changed a day) on 32 MiB tapes: selective restores"
+echo "== (b) $DAYS daily snapshots of a 32 MiB vm image (one 4 MiB chunk rewritten a day), each day's tape backup appended"
+echo "   to one media set on 32 MiB cartridges in a virtual changer: selective restores"
 tapir datastore create daily "$B/daily" >/dev/null
 tapir datastore create sel1 "$B/sel1" >/dev/null
 tapir datastore create sel5 "$B/sel5" >/dev/null
-tapir drive create vb --type virtual --path "$B/vtl-b" --max-size 32M >/dev/null
+tapir changer create lb --type virtual --path "$B/lib-b" --slots 16 --import-export-slots 1 >/dev/null
+tapir drive create vb --type virtual --path "$B/vtl-b" --max-size 32M --changer lb --changer-drivenum 0 >/dev/null
 tapir pool create pb >/dev/null
-for i in $(seq 1 10); do tapir tape label --drive vb --label-text "B$(printf %03d "$i")" --pool pb >/dev/null; done
-head -c $((64 << 20)) /dev/urandom >"$B/vm.img"
-for d in $(seq 1 20); do
-	[ "$d" = 1 ] || dd if=/dev/urandom of="$B/vm.img" bs=4M count=1 seek=$((RANDOM % 16)) conv=notrunc status=none
-	tapir backup --store daily --type vm --id 300 --time "2026-01-$(printf %02d "$d")T00:00:00Z" disk.img:"$B/vm.img" >/dev/null
+for i in $(seq 1 12); do tapir changer insert lb "B$(printf %05d "$i")L9" --slot "$i" >/dev/null; done
+tapir tape barcode-label --drive vb --pool pb >/dev/null
+head -c $((32 << 20)) /dev/urandom >"$B/vm.img"
+set_b=
+tapes_b=
+for d in $(seq 1 "$DAYS"); do
+	[ "$d" = 1 ] || dd if=/dev/urandom of="$B/vm.img" bs=4M count=1 seek=$((RANDOM % 8)) conv=notrunc status=none
+	t=$(python3 -c "import datetime; print((datetime.date(2026,1,1)+datetime.timedelta(days=$d-1)).isoformat())")
+	tapir backup --store daily --type vm --id 300 --time "${t}T00:00:00Z" disk.img:"$B/vm.img" >/dev/null
+	out=$(tapir tape backup daily pb --drive vb --latest-only --output-format json | tail -n 1)
+	set_b=$(json "$out" 'j["media-set"]')
+	tapes_b="$tapes_b $(json "$out" '" ".join(j["tapes"])')"
 done
 rm -f "$B/vm.img"
-out=$(tapir tape backup daily pb --drive vb --output-format json | tail -n 1)
-set_b=$(json "$out" 'j["media-set"]')
-echo "media set $set_b: 20 snapshots on $(json "$out" 'len(j["tapes"])') tapes"
+ntapes_b=$(printf '%s\n' $tapes_b | sort -u | grep -c .)
+echo "media set $set_b: $DAYS daily tape backups, $ntapes_b tapes"
+day() { python3 -c "import datetime; print((datetime.date(2026,1,1)+datetime.timedelta(days=$1-1)).isoformat()+'T00:00:00Z')"; }
 report() { # LABEL RESULT-JSON
 	python3 - "$1" "$2" <<'PY'
 import json, sys
@@ -93,6 +109,7 @@ print("%s: %d restored, %d tapes needed, %d bytes needed" % (name, len(j["restor
 print("  %-28s %14s %14s" % ("", "tapir", "2021 design"))
 print("  %-28s %14.3f %14.3f" % ("bytes read / needed", j["bytes_read_from_tape"] / need, o["bytes_read_from_tape"] / need))
 print("  %-28s %14d %14d" % ("tape loads", j["tape_loads"], o["tape_loads"]))
+print("  %-28s %14d %14d" % ("changer moves", j["changer_moves"], o["changer_moves"]))
 print("  %-28s %14d %14d" % ("tape locates", j["tape_locates"], o["tape_locates"]))
 print("  %-28s %14.0f %14.0f" % ("simulated tape seconds", j["simulated_tape_seconds"], o["simulated_tape_seconds"]))
 print("  %-28s %14.0f" % ("planned (estimated) seconds", p["estimated-seconds"]))
@@ -100,14 +117,13 @@ print("  2021 / tapir simulated time: %.1fx; each needed tape loaded once: %s" %
     o["simulated_tape_seconds"] / max(j["simulated_tape_seconds"], 1e-9), j["tape_loads"] <= tapes))
 PY
 }
-# the tape the backup left in the drive would need no load: start from an empty drive, as after a restart
+# the tape the last backup left in the drive would need no load: start from an empty drive, as after a restart
 tapir tape unload --drive vb >/dev/null
-res=$(tapir tape restore "$set_b" daily=sel1 daily:vm/300/2026-01-15T00:00:00Z --drive vb --output-format json | tail -n 1)
+res=$(tapir tape restore "$set_b" daily=sel1 "daily:vm/300/$(day 15)" --drive vb --output-format json | tail -n 1)
 report "1 snapshot (day 15)" "$res"
 tapir tape unload --drive vb >/dev/null
-res=$(tapir tape restore "$set_b" daily=sel5 daily:vm/300/2026-01-02T00:00:00Z daily:vm/300/2026-01-06T00:00:00Z \
-	daily:vm/300/2026-01-10T00:00:00Z daily:vm/300/2026-01-14T00:00:00Z daily:vm/300/2026-01-19T00:00:00Z \
-	--drive vb --output-format json | tail -n 1)
+res=$(tapir tape restore "$set_b" daily=sel5 "daily:vm/300/$(day 2)" "daily:vm/300/$(day 6)" "daily:vm/300/$(day 10)" \
+	"daily:vm/300/$(day 14)" "daily:vm/300/$(day 19)" --drive vb --output-format json | tail -n 1)
 report "5 snapshots (days 2, 6, 10, 14, 19)" "$res"
 echo
 echo "goals: each needed tape loaded once; bytes read <= 1.1 x needed; simulated time >= 5x lower than the 2021 design for one snapshot"
