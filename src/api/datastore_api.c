@@ -2,12 +2,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "access/acl.h"
 #include "api/handlers.h"
 #include "api/worker.h"
 #include "base/log.h"
+#include "base/json_util.h"
+#include "base/timefmt.h"
 #include "store/datastore.h"
+#include "store/gc.h"
 #include "store/prune.h"
 #include "store/verify.h"
 #include "task/task.h"
@@ -372,4 +376,98 @@ out:
 	tp_snapshot_list_free(&l);
 	tp_datastore_close(&ds);
 	return r;
+}
+
+/* ---- garbage collection ---- */
+
+static int gc_worker(void *arg, tp_err *err)
+{
+	const char *store = arg;
+	tp_datastore ds;
+	int r = tp_datastore_open(&ds, store, err);
+	if (r < 0)
+		return r;
+	tp_gc_opts o = { 0 };
+	tp_gc_stats st;
+	r = tp_gc_run(&ds, &o, &st, err);
+	tp_datastore_close(&ds);
+	if (r < 0)
+		return r;
+	tp_info("removed %llu chunks, %llu bad, %llu temp files (%llu bytes); kept %llu chunks (%llu bytes); "
+		"pending %llu chunks (%llu bytes); still bad %llu",
+		(unsigned long long)st.removed_chunks, (unsigned long long)st.removed_bad,
+		(unsigned long long)st.removed_tmp, (unsigned long long)st.removed_bytes,
+		(unsigned long long)st.disk_chunks, (unsigned long long)st.disk_bytes,
+		(unsigned long long)st.pending_chunks, (unsigned long long)st.pending_bytes,
+		(unsigned long long)st.still_bad);
+	return 0;
+}
+
+int h_gc_start(tp_api_call *c, json_t **data, tp_err *err)
+{
+	const char *store = tp_api_arg_str(c, "store");
+	tp_datastore ds;
+	int r = tp_datastore_open(&ds, store, err);   /* 404 now rather than a failed task */
+	if (r < 0)
+		return r;
+	tp_datastore_close(&ds);
+	char *arg = strdup(store), upid[TP_UPID_MAX];
+	if (!arg)
+		return tp_err_set(err, -ENOMEM, "out of memory");
+	if ((r = tp_api_worker_start("garbage_collection", store, c->authid, gc_worker, arg, free, upid, err)) < 0)
+		return r;
+	*data = json_string(upid);
+	return 0;
+}
+
+/*
+ * PBS's GarbageCollectionStatus: the counters of the last finished run
+ * (.gc-status; zeros before the first), plus the newest GC task of the
+ * store and its state.
+ */
+int h_gc_status(tp_api_call *c, json_t **data, tp_err *err)
+{
+	const char *store = tp_api_arg_str(c, "store");
+	tp_datastore ds;
+	int r = tp_datastore_open(&ds, store, err);
+	if (r < 0)
+		return r;
+	char *p = tp_datastore_path(&ds, ".gc-status");
+	json_t *o = NULL;
+	if (!p) {
+		r = tp_err_set(err, -ENOMEM, "out of memory");
+	} else if (access(p, F_OK) == 0) {
+		if (!(o = tp_json_load_file(p, 1 << 20, err)))
+			r = err->code ? err->code : -TP_EFORMAT;
+		else if (!json_is_object(o))
+			r = tp_err_set(err, -TP_EFORMAT, "%s: not a JSON object", p);
+	} else {
+		tp_gc_stats zero;
+		memset(&zero, 0, sizeof(zero));
+		o = tp_gc_stats_json(&zero);
+	}
+	free(p);
+	tp_datastore_close(&ds);
+	if (r < 0) {
+		json_decref(o);
+		return r;
+	}
+	json_object_set_new(o, "store", json_string(store));
+	tp_task_filter f = { .worker_type = "garbage_collection" };
+	tp_task_info *v;
+	size_t n;
+	if (tp_task_list(&f, &v, &n, NULL) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(v[i].upid.worker_id, store))
+				continue;
+			json_object_set_new(o, "upid", json_string(v[i].upid_str));
+			json_object_set_new(o, "last-run-state", json_string(v[i].running ? "running" : v[i].status));
+			if (!v[i].running)
+				json_object_set_new(o, "last-run-endtime", json_integer(v[i].endtime));
+			break;   /* newest first */
+		}
+		free(v);
+	}
+	*data = o;
+	return 0;
 }

@@ -40,6 +40,8 @@ H(h_snapshots);
 H(h_snapshot_forget);
 H(h_verify);
 H(h_prune);
+H(h_gc_start);
+H(h_gc_status);
 
 /* tape_api.c */
 H(h_drive_config_list);
@@ -63,6 +65,17 @@ H(h_media_list);
 H(h_media_content);
 H(h_media_sets);
 H(h_media_destroy);
+
+/* drive_api.c */
+H(h_drive_load_media);
+H(h_drive_unload);
+H(h_drive_eject_media);
+H(h_drive_label_media);
+H(h_drive_read_label);
+H(h_drive_inventory);
+H(h_drive_inventory_update);
+H(h_drive_catalog);
+H(h_drive_status);
 
 /* job_api.c */
 H(h_job_config_list);

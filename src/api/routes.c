@@ -218,6 +218,22 @@ static const tp_api_param p_media_destroy[] = {
 	END,
 };
 
+static const tp_api_param p_store[] = { STR("store", REQ, 32, tp_api_check_store), END };
+
+#define DRIVE STR("drive", REQ, 32, tp_api_check_tape_name)
+static const tp_api_param p_drive[] = { DRIVE, END };
+static const tp_api_param p_drive_load[] = { DRIVE, STR("label-text", REQ, 128, tp_api_check_label), END };
+static const tp_api_param p_drive_unload[] = { DRIVE, INT("target-slot", 0, 1, 65535), END };
+static const tp_api_param p_drive_label[] = {
+	DRIVE,
+	STR("label-text", REQ, 128, tp_api_check_label),
+	STR("pool", 0, 32, tp_api_check_pool),
+	END,
+};
+static const tp_api_param p_drive_read_label[] = { DRIVE, BOOL("inventorize"), END };
+static const tp_api_param p_drive_inventory[] = { DRIVE, BOOL("read-all-labels"), BOOL("catalog"), END };
+static const tp_api_param p_drive_catalog[] = { DRIVE, BOOL("force"), BOOL("scan"), BOOL("verbose"), END };
+
 #define JOB_PROPS                                              \
 	STR("store", 0, 32, tp_api_check_store),                   \
 	STR("pool", 0, 32, tp_api_check_pool),                     \
@@ -306,6 +322,10 @@ const tp_api_route tp_api_routes[] = {
 	  "verify (Datastore.Verify, or Datastore.Backup and owner) as a task" },
 	{ POST, "admin/datastore/{store}/prune", h_prune, 0, NULL, 0, p_prune,
 	  "prune a group (Datastore.Modify, or Datastore.Prune and owner)" },
+	{ GET, "admin/datastore/{store}/gc", h_gc_status, TP_PRIV_DATASTORE_AUDIT, "/datastore/{store}", 0, p_store,
+	  "status of the last garbage collection" },
+	{ POST, "admin/datastore/{store}/gc", h_gc_start, TP_PRIV_DATASTORE_MODIFY, "/datastore/{store}", 0, p_store,
+	  "garbage collection as a task" },
 
 	/* tape configuration */
 	{ GET, "config/drive", h_drive_config_list, 0, NULL, 0, p_none, "drives with Tape.Audit" },
@@ -336,6 +356,24 @@ const tp_api_route tp_api_routes[] = {
 	  "restore task (Tape.Read on drive and pool, Datastore.Backup on targets)" },
 	{ POST, "tape/restore-single", h_tape_restore, 0, NULL, 0, p_tape_restore, "alias of tape/restore" },
 	{ GET, "tape/drive", h_tape_drive_list, 0, NULL, 0, p_drive_list, "drives with Tape.Audit" },
+	{ POST, "tape/drive/{drive}/load-media", h_drive_load_media, TP_PRIV_TAPE_READ, "/tape/device/{drive}", 0,
+	  p_drive_load, "load a cartridge (task)" },
+	{ POST, "tape/drive/{drive}/unload", h_drive_unload, TP_PRIV_TAPE_READ, "/tape/device/{drive}", 0, p_drive_unload,
+	  "unload to a slot (task)" },
+	{ POST, "tape/drive/{drive}/eject-media", h_drive_eject_media, TP_PRIV_TAPE_READ, "/tape/device/{drive}", 0,
+	  p_drive, "eject, or unload to its slot (task)" },
+	{ POST, "tape/drive/{drive}/label-media", h_drive_label_media, TP_PRIV_TAPE_WRITE, "/tape/device/{drive}", 0,
+	  p_drive_label, "label a blank tape (task)" },
+	{ GET, "tape/drive/{drive}/read-label", h_drive_read_label, TP_PRIV_TAPE_READ, "/tape/device/{drive}", 0,
+	  p_drive_read_label, "labels of the loaded tape" },
+	{ GET, "tape/drive/{drive}/inventory", h_drive_inventory, TP_PRIV_TAPE_READ, "/tape/device/{drive}", 0, p_drive,
+	  "cartridges in the drive's changer" },
+	{ PUT, "tape/drive/{drive}/inventory", h_drive_inventory_update, TP_PRIV_TAPE_READ, "/tape/device/{drive}", 0,
+	  p_drive_inventory, "update the inventory from the tapes (task)" },
+	{ POST, "tape/drive/{drive}/catalog", h_drive_catalog, TP_PRIV_TAPE_READ, "/tape/device/{drive}", 0,
+	  p_drive_catalog, "restore the loaded tape's catalog (task)" },
+	{ GET, "tape/drive/{drive}/status", h_drive_status, TP_PRIV_TAPE_AUDIT, "/tape/device/{drive}", 0, p_drive,
+	  "drive status" },
 	{ GET, "tape/changer", h_tape_changer_list, 0, NULL, 0, p_none, "changers with Tape.Audit" },
 	{ GET, "tape/changer/{name}/status", h_changer_status, TP_PRIV_TAPE_AUDIT, "/tape/device/{name}", 0, p_changer_status, "changer status" },
 	{ POST, "tape/changer/{name}/transfer", h_changer_transfer, TP_PRIV_TAPE_READ, "/tape/device/{name}", 0, p_changer_transfer, "move a cartridge between slots" },

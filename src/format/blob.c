@@ -150,6 +150,16 @@ int tp_blob_encode_chunk(const void *data, size_t len, const tp_crypt_config *cc
 	return tp_blob_encode(data, len, cc, compress, out, err);
 }
 
+/* Digest mismatch message for want vs got. */
+static int digest_mismatch(const uint8_t *want, const uint8_t *got, const char *what, tp_err *err)
+{
+	char want_hex[65], got_hex[65];
+	tp_hex_encode(want, 32, want_hex);
+	tp_hex_encode(got, 32, got_hex);
+	return tp_err_set(err, -TP_EDIGEST, "blob %s: digest mismatch (expected %s, computed %s)", what, want_hex,
+			  got_hex);
+}
+
 /* Streams every zstd frame of in into out, failing once more than max bytes come out. */
 static int zstd_decode(const uint8_t *in, size_t len, size_t max, const char *what, tp_buf *out,
 		       tp_err *err)
@@ -264,11 +274,7 @@ int tp_blob_decode(const void *blob, size_t len, const tp_crypt_config *cc, size
 		if (r < 0)
 			goto out;
 		if (memcmp(got, expect_digest, 32)) {
-			char want_hex[65], got_hex[65];
-			tp_hex_encode(expect_digest, 32, want_hex);
-			tp_hex_encode(got, 32, got_hex);
-			r = tp_err_set(err, -TP_EDIGEST, "blob %s: digest mismatch (expected %s, computed %s)",
-				       what, want_hex, got_hex);
+			r = digest_mismatch(expect_digest, got, what, err);
 			goto out;
 		}
 	}
@@ -278,4 +284,37 @@ out:
 	if (r < 0)
 		tp_buf_reset(out);
 	return r;
+}
+
+int tp_blob_verify_digest(const void *blob, size_t len, size_t max_out, const uint8_t digest[32],
+			  const char *what, tp_buf *scratch, tp_err *err)
+{
+	if (max_out > TP_BLOB_MAX_SIZE)
+		max_out = TP_BLOB_MAX_SIZE;
+	int kind = tp_blob_kind_of(blob, len, what, err);
+	if (kind < 0)
+		return kind;
+	if (tp_blob_kind_encrypted(kind))
+		return tp_err_set(err, -TP_EKEY, "blob %s: encrypted, its digest needs the key", what);
+	if (len < TP_BLOB_HEADER_LEN)
+		return tp_err_set(err, -TP_EFORMAT, "blob %s: truncated (%zu bytes, %s header needs %u)", what, len,
+				  tp_blob_kind_name(kind), TP_BLOB_HEADER_LEN);
+	const uint8_t *payload = (const uint8_t *)blob + TP_BLOB_HEADER_LEN;
+	size_t plen = len - TP_BLOB_HEADER_LEN;
+	uint8_t got[32];
+	if (kind == TP_BLOB_ZSTD) {
+		tp_buf_reset(scratch);
+		int r = zstd_decode(payload, plen, max_out, what, scratch, err);
+		if (r < 0)
+			return r;
+		tp_sha256(scratch->data ? scratch->data : (const uint8_t *)"", scratch->len, got);
+	} else {
+		if (plen > max_out)
+			return tp_err_set(err, -TP_EFORMAT, "blob %s: payload of %zu bytes exceeds the limit %zu", what,
+					  plen, max_out);
+		tp_sha256(payload, plen, got);
+	}
+	if (memcmp(got, digest, 32))
+		return digest_mismatch(digest, got, what, err);
+	return kind;
 }

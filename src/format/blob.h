@@ -79,4 +79,17 @@ int tp_blob_load(const char *path, size_t max, tp_buf *out, tp_err *err);
 int tp_blob_decode(const void *blob, size_t len, const tp_crypt_config *cc, size_t max_out,
 		   const uint8_t *expect_digest, const char *what, tp_buf *out, tp_err *err);
 
+/*
+ * Restore's check of an unencrypted blob whose CRC the caller has verified
+ * already (tp_blob_check, tp_chunk_blob_check): decompresses a zstd payload
+ * (output bounded by max_out as in tp_blob_decode) into scratch (reused
+ * between calls, its contents are undefined afterwards) and compares the
+ * SHA-256 of the plain data with digest; a plain payload is hashed where it
+ * lies, without a copy.  The CRC is not computed again.  Returns the kind.
+ * Errors: -TP_EFORMAT (magic, truncated, zstd), -TP_EKEY for encrypted kinds
+ * (their digest needs the key: use tp_blob_decode), -TP_EDIGEST.
+ */
+int tp_blob_verify_digest(const void *blob, size_t len, size_t max_out, const uint8_t digest[32],
+			  const char *what, tp_buf *scratch, tp_err *err);
+
 #endif

@@ -109,6 +109,13 @@ void tp_chunk_archive_reader_init(tp_chunk_archive_reader *cr, tp_block_reader *
  * entry magic, an oversized entry or a stream error is fatal.
  */
 int tp_chunk_archive_reader_next(tp_chunk_archive_reader *cr, tp_chunk_entry *e, tp_err *err);
+/*
+ * Hands the blob of the entry next() just returned (e->blob, e->size bytes)
+ * to the caller, who frees it with free(); the reader takes a new buffer for
+ * the next entry.  Saves a copy when the blob goes to another thread.  NULL
+ * when the reader holds no buffer (nothing read yet, or taken already).
+ */
+uint8_t *tp_chunk_archive_reader_take_blob(tp_chunk_archive_reader *cr);
 void tp_chunk_archive_reader_free(tp_chunk_archive_reader *cr);
 
 #endif

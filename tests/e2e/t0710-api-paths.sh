@@ -8,8 +8,11 @@ tapir user create alice@pbs >/dev/null
 tapir user generate-token alice@pbs tok1 >/dev/null
 tapir datastore create store1 "$T/ds1" >/dev/null
 tapir changer create changer1 --type virtual --path "$T/vtl" --slots 4 >/dev/null
-tapir drive create drive1 --type virtual --path "$T/vd" >/dev/null
+tapir drive create drive1 --type virtual --path "$T/vd" --changer changer1 --changer-drivenum 0 >/dev/null
 tapir pool create pool1 >/dev/null
+# a labelled tape stays in the drive: read-label, status and inventory have something to show
+tapir changer insert changer1 TAPE01 --slot 1 >/dev/null
+tapir tape label --drive drive1 --label-text TAPE01 --pool pool1 >/dev/null
 upid=$(tapir task selftest 2>/dev/null)
 upid_enc=$(python3 -c 'import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1], safe=""))' "$upid")
 tok=$(tapir user generate-token root@pam api)
@@ -29,6 +32,7 @@ while read -r method path; do
 	config/media-pool/*) p=${p//\{name\}/pool1} ;;
 	config/datastore/*) p=${p//\{name\}/store1} ;;
 	esac
+	p=${p//\{drive\}/drive1}
 	p=${p//\{store\}/store1}
 	p=${p//\{userid\}/alice@pbs}
 	p=${p//\{token-name\}/tok1}
@@ -46,7 +50,7 @@ while read -r method path; do
 	fi
 	n=$((n + 1))
 done <<<"$rows"
-[ $n -ge 55 ] || fail "only $n paths in docs/api.md"
+[ $n -ge 66 ] || fail "only $n paths in docs/api.md"
 
 # and the other way round: a path that is not documented does not exist
 expect_status 404 GET config/not-documented >/dev/null

@@ -365,6 +365,58 @@ static void test_load_file(void **state)
 	tp_buf_free(&l);
 }
 
+/* Restore's digest check: no CRC pass, zstd decompressed into scratch, plain hashed in place. */
+static void test_verify_digest(void **state)
+{
+	(void)state;
+	tp_buf b = TP_BUF_INIT, scratch = TP_BUF_INIT;
+	tp_err e = { 0 };
+	size_t n = 300000;
+	uint8_t *z = calloc(1, n), dg[32], bad[32];
+	for (size_t i = 0; i < n; i += 7)
+		z[i] = (uint8_t)(i >> 3);
+	/* compressible: zstd */
+	assert_int_equal(tp_blob_encode_chunk(z, n, NULL, 1, &b, dg, NULL), 0);
+	assert_int_equal(tp_blob_kind_of(b.data, b.len, "t", NULL), TP_BLOB_ZSTD);
+	assert_int_equal(tp_blob_verify_digest(b.data, b.len, TP_CHUNK_MAX_SIZE, dg, "t", &scratch, &e), TP_BLOB_ZSTD);
+	memcpy(bad, dg, 32);
+	bad[31] ^= 1;
+	assert_int_equal(tp_blob_verify_digest(b.data, b.len, TP_CHUNK_MAX_SIZE, bad, "t", &scratch, &e), -TP_EDIGEST);
+	assert_non_null(strstr(e.msg, "digest mismatch"));
+	/* the output bound holds as in tp_blob_decode */
+	assert_int_equal(tp_blob_verify_digest(b.data, b.len, n - 1, dg, "t", &scratch, &e), -TP_EFORMAT);
+	assert_non_null(strstr(e.msg, "exceeds the limit"));
+	/* a broken zstd payload (CRC not rechecked: caller's job) is a format or digest error, never success */
+	tp_buf_reset(&scratch);
+	b.data[b.len / 2] ^= 0xff;
+	int r = tp_blob_verify_digest(b.data, b.len, TP_CHUNK_MAX_SIZE, dg, "t", &scratch, &e);
+	assert_true(r == -TP_EFORMAT || r == -TP_EDIGEST);
+	/* plain: hashed in place; the stored CRC is not looked at (a wrong one passes, the digest decides) */
+	assert_int_equal(tp_blob_encode_chunk(z, n, NULL, 0, &b, dg, NULL), 0);
+	assert_int_equal(tp_blob_verify_digest(b.data, b.len, TP_CHUNK_MAX_SIZE, dg, "t", &scratch, &e), TP_BLOB_PLAIN);
+	b.data[8] ^= 1;
+	assert_int_equal(tp_blob_verify_digest(b.data, b.len, TP_CHUNK_MAX_SIZE, dg, "t", &scratch, &e), TP_BLOB_PLAIN);
+	b.data[100] ^= 1;
+	assert_int_equal(tp_blob_verify_digest(b.data, b.len, TP_CHUNK_MAX_SIZE, dg, "t", &scratch, &e), -TP_EDIGEST);
+	b.data[100] ^= 1;
+	assert_int_equal(tp_blob_verify_digest(b.data, b.len, n - 1, dg, "t", &scratch, &e), -TP_EFORMAT);
+	/* an empty plain chunk */
+	uint8_t dg0[32];
+	assert_int_equal(tp_blob_encode_chunk("", 0, NULL, 0, &b, dg0, NULL), 0);
+	assert_int_equal(tp_blob_verify_digest(b.data, b.len, TP_CHUNK_MAX_SIZE, dg0, "t", &scratch, &e), TP_BLOB_PLAIN);
+	/* encrypted: needs the key */
+	assert_int_equal(tp_blob_encode_chunk(z, n, &key_a, 1, &b, dg, NULL), 0);
+	assert_int_equal(tp_blob_verify_digest(b.data, b.len, TP_CHUNK_MAX_SIZE, dg, "t", &scratch, &e), -TP_EKEY);
+	/* wrong magic, truncated */
+	assert_int_equal(tp_blob_verify_digest("garbage!xxxx", 12, TP_CHUNK_MAX_SIZE, dg, "t", &scratch, &e), -TP_EFORMAT);
+	assert_int_equal(tp_blob_verify_digest(tp_magic(TP_MAGIC_BLOB_PLAIN), 8, TP_CHUNK_MAX_SIZE, dg, "t", &scratch, &e),
+			 -TP_EFORMAT);
+	assert_non_null(strstr(e.msg, "truncated"));
+	free(z);
+	tp_buf_free(&b);
+	tp_buf_free(&scratch);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_and_wrong_magic),
 		cmocka_unit_test(test_digest_mismatch_and_limits),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_verify_digest),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,4 +1,4 @@
-/* Unit test: chunk archive writer (offsets, LEOM close rule, size limit) and decoder (CRC isolation, truncation, mid-archive start). */
+/* Unit test: chunk archive writer (offsets, LEOM close rule, size limit) and decoder (CRC isolation, truncation, mid-archive start, taking a blob). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -303,12 +303,52 @@ static void test_max_size_and_bad_input(void **state)
 	tp_mem_tape_free(&t);
 }
 
+/* take_blob hands over the buffer of the entry just read; the decoder goes on with a new one. */
+static void test_take_blob(void **state)
+{
+	(void)state;
+	blob bs[3] = { make_blob(700000, 5, 0), make_blob(10, 6, 0), make_blob(300000, 7, 1) };
+	uint64_t offs[3];
+	int ok[3];
+	tp_mem_tape t;
+	tp_mem_tape_init(&t);
+	write_archive(&t, bs, 3, offs, ok);
+	tp_mem_tape_rewind(&t);
+	tp_block_reader r;
+	char store[256];
+	open_archive(&t, &r, store);
+	tp_chunk_archive_reader cr;
+	tp_chunk_archive_reader_init(&cr, &r);
+	assert_null(tp_chunk_archive_reader_take_blob(&cr)); /* nothing read yet */
+	tp_chunk_entry en;
+	tp_err e = { 0 };
+	uint8_t *taken[3];
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(tp_chunk_archive_reader_next(&cr, &en, &e), 1);
+		taken[i] = tp_chunk_archive_reader_take_blob(&cr);
+		assert_non_null(taken[i]);
+		assert_ptr_equal(taken[i], en.blob);
+		assert_null(tp_chunk_archive_reader_take_blob(&cr)); /* taken already */
+	}
+	assert_int_equal(tp_chunk_archive_reader_next(&cr, &en, &e), 0);
+	/* each taken buffer still holds its own blob: none was reused by a later entry */
+	for (int i = 0; i < 3; i++) {
+		assert_memory_equal(taken[i], bs[i].data, bs[i].len);
+		free(taken[i]);
+		free(bs[i].data);
+	}
+	tp_chunk_archive_reader_free(&cr);
+	tp_block_reader_free(&r);
+	tp_mem_tape_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_offsets),
 		cmocka_unit_test(test_leom_close),
 		cmocka_unit_test(test_max_size_and_bad_input),
+		cmocka_unit_test(test_take_blob),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
