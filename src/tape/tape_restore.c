@@ -30,6 +30,7 @@
 #include "tape/restore_plan.h"
 #include "tape/tape_key.h"
 #include "tape/tape_session.h"
+#include "task/notify.h"
 #include "task/task.h"
 
 struct rjob {
@@ -50,6 +51,7 @@ struct rjob {
 	tp_queue work;         /* chunk items for the verify/insert workers */
 	tp_tape_counters counters;
 	uint64_t chunks_restored;
+	uint64_t tapes_loaded; /* needed tapes made ready, one per tape */
 	uint64_t media_bytes;
 	const tp_lto_gen *gen;
 	/* full restore without a catalog: every file of every tape is read */
@@ -153,18 +155,15 @@ static char *staging_path(struct rjob *J, const tp_restore_snap *s)
 	return tp_strdup_printf("%s/%s/%s", J->staging[s->target], s->store, s->path);
 }
 
-/* Decodes the snapshot archive br is in (after its header) into the staging directory of s. */
-static int stage_snapshot(struct rjob *J, const tp_restore_snap *s, tp_block_reader *br, tp_err *err)
+/* Decodes the snapshot archive br is in (after its header) into a fresh directory dir (removed again on failure). */
+static int stage_into(const char *dir, tp_block_reader *br, tp_err *err)
 {
 	struct snap_writer W = { .fd = -1 };
-	char *dir = staging_path(J, s);
 	int r;
-	if (!dir)
-		return tp_err_set(err, -ENOMEM, "out of memory");
 	if ((r = tp_rm_rf(dir, err)) == 0)
 		r = tp_mkdir_p(dir, 0755, err);
 	if (r == 0) {
-		W.dir = dir;
+		W.dir = (char *)dir;
 		tp_snapshot_decode_ops ops = { sw_begin, sw_data, sw_end };
 		long n = tp_snapshot_archive_decode(br, &ops, &W, err);
 		r = n < 0 ? (int)n : 0;
@@ -173,6 +172,48 @@ static int stage_snapshot(struct rjob *J, const tp_restore_snap *s, tp_block_rea
 	}
 	if (r < 0)
 		tp_rm_rf(dir, NULL);
+	return r;
+}
+
+/* Decodes the snapshot archive br is in (after its header) into the staging directory of s. */
+static int stage_snapshot(struct rjob *J, const tp_restore_snap *s, tp_block_reader *br, tp_err *err)
+{
+	char *dir = staging_path(J, s);
+	if (!dir)
+		return tp_err_set(err, -ENOMEM, "out of memory");
+	int r = stage_into(dir, br, err);
+	free(dir);
+	return r;
+}
+
+/*
+ * Without a catalog two drives may read two copies of one snapshot archive
+ * at the same time (one cut by early warning, the rewritten one): each
+ * stages into a directory of its own drive, and the first complete copy is
+ * renamed into place under the job mutex.  Snapshot i must still be waiting
+ * for a copy (state FAILED, see scan_snap); on success it becomes PENDING.
+ */
+static int stage_scan_copy(struct rjob *J, long i, const tp_restore_snap *copy, tp_block_reader *br, int drive,
+			   tp_err *err)
+{
+	char *dir = staging_path(J, copy);
+	char *part = dir ? tp_strdup_printf("%s.~drive%d", dir, drive) : NULL;
+	int r = part ? stage_into(part, br, err) : tp_err_set(err, -ENOMEM, "out of memory");
+	if (r == 0) {
+		pthread_mutex_lock(&J->mu);
+		tp_restore_snap *s = &J->plan.snaps[i];
+		if (s->state == TP_RS_FAILED) {
+			if ((r = tp_rm_rf(dir, err)) == 0 && rename(part, dir) < 0)
+				r = tp_err_errno(err, "rename %s to %s", part, dir);
+			if (r == 0) {
+				s->state = TP_RS_PENDING;
+				s->reason[0] = 0;
+			}
+		}
+		pthread_mutex_unlock(&J->mu);
+		tp_rm_rf(part, NULL); /* a complete copy was there already, or the rename failed */
+	}
+	free(part);
 	free(dir);
 	return r;
 }
@@ -475,13 +516,10 @@ static int scan_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tape *
 					r = tp_err_set(&e, (int)i, "out of memory");
 				if (i >= 0) {
 					/* an INCOMPLETE copy (cut by early warning) fails here; the next tape has it whole */
-					r = stage_snapshot(J, copy, &br, &e);
+					r = stage_scan_copy(J, i, copy, &br, (int)(S - J->sess), &e);
 					pthread_mutex_lock(&J->mu);
 					tp_restore_snap *s = &J->plan.snaps[i];
-					if (r == 0 && s->state == TP_RS_FAILED) {
-						s->state = TP_RS_PENDING;
-						s->reason[0] = 0;
-					} else if (r < 0) {
+					if (r < 0 && s->state == TP_RS_FAILED) {
 						snprintf(s->reason, sizeof(s->reason), "reading its snapshot archive (tape %s file %llu): %s",
 							 T->label, (unsigned long long)file, e.msg);
 					}
@@ -502,15 +540,57 @@ static int scan_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tape *
 	}
 }
 
+/* A standalone drive needs the operator: task log, and a mail to --notify-user the first time. */
+static void media_request(void *ctx, const char *label, const char *drive, const char *found, int first)
+{
+	struct rjob *J = ctx;
+	if (first)
+		tp_info("please insert tape %s into drive %s (restore of media set %s)", label, drive, J->set_text);
+	if (found)
+		tp_info("tape %s is in drive %s, waiting for %s", found[0] ? found : "(blank or unreadable)", drive, label);
+	else if (!first)
+		tp_info("drive %s is empty, waiting for %s", drive, label);
+	if (!first)
+		return;
+	if (!J->o->notify_user || !*J->o->notify_user) {
+		tp_info("no --notify-user given: the request for tape %s was not mailed", label);
+		return;
+	}
+	char subject[300], body[1024];
+	snprintf(subject, sizeof(subject), "Load media '%s' request", label);
+	snprintf(body, sizeof(body),
+		 "The tape restore of media set %s (task %s) needs tape %s in drive %s.\n%s"
+		 "Please insert it; the restore looks at the drive every few seconds and goes on by itself.\n",
+		 J->set_text, J->o->lock_owner ? J->o->lock_owner : "-", label, drive,
+		 found ? "The drive holds another tape now.\n" : "");
+	tp_notify_user(J->o->notify_user, subject, body);
+}
+
+static int media_abort(void *ctx, tp_err *err)
+{
+	struct rjob *J = ctx;
+	pthread_mutex_lock(&J->mu);
+	int stop = J->fatal;
+	pthread_mutex_unlock(&J->mu);
+	if (stop)
+		return tp_err_set(err, -TP_EABORT, "another drive of the restore failed");
+	return tp_task_check_abort(err);
+}
+
 static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tape *T, tp_err *err)
 {
 	tp_media_label ml;
 	tp_media_set_label msl;
 	int has_set = 0;
 	tp_info("loading tape %s (seq %llu) into drive %s", T->label, (unsigned long long)T->seq, S->name);
-	int r = tp_tape_load(S, T->label, T->media, &ml, &msl, &has_set, err);
+	tp_media_wait w = { .poll_ms = J->o->media_poll_ms, .timeout_s = J->o->media_wait_s, .request = media_request,
+			    .check_abort = media_abort, .ctx = J };
+	int r = tp_tape_load_wait(S, T->label, T->media, &w, &ml, &msl, &has_set, err);
 	if (r < 0)
 		return r;
+	pthread_mutex_lock(&J->mu);
+	J->tapes_loaded++;
+	pthread_mutex_unlock(&J->mu);
 	if (!has_set || memcmp(msl.uuid, J->plan.set, 16)) {
 		char got[37] = "none";
 		if (has_set)
@@ -758,6 +838,35 @@ static int scan_plan(struct rjob *J, tp_inventory *inv, const uint8_t set[16], c
 	return r;
 }
 
+/*
+ * A needed tape already in one of our changer drives is given to that drive:
+ * no robot move for it, and no drive thread has to take it out of a drive
+ * another thread of this restore holds.
+ */
+static void claim_loaded_tapes(struct rjob *J)
+{
+	for (int i = 0; i < J->nsess; i++) {
+		tp_tape_session *S = &J->sess[i];
+		if (!S->changer)
+			continue;
+		tp_changer_status st;
+		if (tp_changer_get_status(S->changer, &st, NULL) < 0)
+			continue;
+		for (size_t k = 0; k < st.ndrives; k++) {
+			if (st.drives[k].number != (unsigned)S->drivenum || !st.drives[k].full)
+				continue;
+			for (size_t t = 0; t < J->plan.ntapes; t++) {
+				tp_restore_tape *T = &J->plan.tapes[t];
+				if (T->drive != i && !strcmp(T->label, st.drives[k].label)) {
+					tp_info("tape %s is in drive %s already: it is read there", T->label, S->name);
+					T->drive = i;
+				}
+			}
+		}
+		tp_changer_status_free(&st);
+	}
+}
+
 static void cleanup_staging(struct rjob *J)
 {
 	for (int t = 0; t < J->plan.ntargets; t++)
@@ -844,11 +953,13 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 	if (J->scan) {
 		if ((r = scan_plan(J, &inv, set, pool, err)) < 0)
 			goto out;
+		claim_loaded_tapes(J);
 		res->plan = tp_restore_plan_json(&J->plan);
 		json_object_set_new(res->plan, "catalog", json_false());
 	} else {
 		if ((r = tp_restore_plan_build(db, &req, &J->plan, err)) < 0)
 			goto out;
+		claim_loaded_tapes(J);
 		res->plan = tp_restore_plan_json(&J->plan);
 		json_object_set_new(res->plan, "catalog", json_true());
 	}
@@ -858,7 +969,8 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 		tp_lto_estimate pe;
 		if (tp_restore_plan_pbs2021(db, &J->plan, &req, &pc, &pe, NULL) == 0)
 			json_object_set_new(res->plan, "pbs-2021",
-					    json_pack("{s:I,s:I,s:I,s:f}", "tape_loads", (json_int_t)pc.loads, "tape_locates",
+					    json_pack("{s:I,s:I,s:I,s:I,s:f}", "tape_loads", (json_int_t)pc.loads, "changer_moves",
+						      (json_int_t)(pc.loads + pc.unloads), "tape_locates",
 						      (json_int_t)pc.locates, "bytes_read_from_tape", (json_int_t)pc.bytes_read,
 						      "simulated_tape_seconds", pe.total_s));
 	}
@@ -889,10 +1001,11 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 		if ((r = tp_rm_rf(J->staging[t], err)) < 0 || (r = tp_mkdir_p(J->staging[t], 0750, err)) < 0)
 			goto out;
 	}
-	for (size_t t = 0; t < J->plan.ntapes; t++) /* the reset must not count */
-		(void)t;
-	for (int i = 0; i < J->nsess; i++)
+	for (int i = 0; i < J->nsess; i++) {
 		tp_drive_reset_counters(J->sess[i].drive);
+		if (J->sess[i].changer)
+			memset(&J->sess[i].changer->counters, 0, sizeof(J->sess[i].changer->counters));
+	}
 	if (tp_queue_init(&J->work, 16) < 0) {
 		r = tp_err_set(err, -ENOMEM, "out of memory");
 		goto out;
@@ -917,8 +1030,15 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 	for (int i = 0; i < nworkers; i++)
 		pthread_join(workers[i], NULL);
 	nworkers = 0;
-	for (int i = 0; i < J->nsess; i++)
-		tp_tape_counters_add(&J->counters, &J->sess[i].drive->counters);
+	uint64_t moves = 0;
+	for (int i = 0; i < J->nsess; i++) {
+		if (J->sess[i].drive)
+			tp_tape_counters_add(&J->counters, &J->sess[i].drive->counters);
+		else if (J->sess[i].carrying) /* an operator wait ended without the drive back */
+			tp_tape_counters_add(&J->counters, &J->sess[i].carried);
+		if (J->sess[i].changer)
+			moves += J->sess[i].changer->counters.moves;
+	}
 	if (J->fatal) {
 		r = J->fatal;
 		*err = J->fatal_err;
@@ -949,8 +1069,10 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 	}
 	tp_lto_estimate est;
 	tp_lto_estimate_counters(gen, &J->counters, J->media_bytes, &est);
-	res->simulated_tape_seconds = est.total_s;
-	res->tape_loads = J->counters.loads;
+	/* the robot's moves cost as much as in the plan's estimate and the 2021 emulation */
+	res->simulated_tape_seconds = est.total_s + (double)moves * TP_LTO_CHANGER_MOVE_S;
+	res->changer_moves = moves;
+	res->tape_loads = J->tapes_loaded;
 	res->tape_locates = J->counters.locates;
 	res->bytes_read_from_tape = J->counters.bytes_read;
 	res->chunks_restored = J->chunks_restored;
@@ -1016,8 +1138,9 @@ void tp_tape_restore_result_free(tp_tape_restore_result *res)
 
 json_t *tp_tape_restore_result_json(const tp_tape_restore_result *res, const char *upid, double seconds)
 {
-	json_t *o = json_pack("{s:s?,s:O,s:O,s:O,s:I,s:I,s:I,s:I,s:I,s:f,s:f}", "upid", upid, "restored", res->restored,
+	json_t *o = json_pack("{s:s?,s:O,s:O,s:O,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f}", "upid", upid, "restored", res->restored,
 			      "skipped", res->skipped, "failed", res->failed, "tape_loads", (json_int_t)res->tape_loads,
+			      "changer_moves", (json_int_t)res->changer_moves,
 			      "tape_locates", (json_int_t)res->tape_locates, "bytes_read_from_tape",
 			      (json_int_t)res->bytes_read_from_tape, "chunks_restored", (json_int_t)res->chunks_restored,
 			      "chunks_present", (json_int_t)res->chunks_present, "simulated_tape_seconds",
