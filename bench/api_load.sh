@@ -11,7 +11,12 @@ CLIENTS=${3:-32}
 T=$(mktemp -d /tmp/tapir-bench.XXXXXX)
 export TAPIR_HOME=$T/home
 SRV=
-cleanup() { [ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null; rm -rf "$T"; }
+# API_LOAD_SERVER_LOG=FILE keeps the server's output (e.g. a sanitizer build's leak report at exit)
+cleanup() {
+	[ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
+	[ -n "${API_LOAD_SERVER_LOG:-}" ] && cp "$T/server.out" "$API_LOAD_SERVER_LOG"
+	rm -rf "$T"
+}
 trap cleanup EXIT
 
 # some content for the endpoints to return: a datastore with 20 snapshots, 10 tapes, 50 finished tasks

@@ -123,6 +123,21 @@ static int may_see_user(const tp_api_call *c, const char *userid, uint64_t priv,
 	return tp_api_check_priv(c, "/access/users", priv, 0, err);
 }
 
+/* A user, with its tokens when asked. */
+static json_t *user_row(const tp_user_config *cfg, const tp_user *u, int tokens)
+{
+	json_t *o = user_json(u);
+	if (tokens) {
+		json_t *ta = json_array();
+		size_t ul = strlen(u->userid);
+		for (size_t k = 0; k < cfg->ntokens; k++)
+			if (!strncmp(cfg->tokens[k].tokenid, u->userid, ul) && cfg->tokens[k].tokenid[ul] == '!')
+				json_array_append_new(ta, token_json(&cfg->tokens[k]));
+		json_object_set_new(o, "tokens", ta);
+	}
+	return o;
+}
+
 int h_users_list(tp_api_call *c, json_t **data, tp_err *err)
 {
 	tp_user_config cfg;
@@ -134,19 +149,19 @@ int h_users_list(tp_api_call *c, json_t **data, tp_err *err)
 	char me[TP_USERID_MAX + 1];
 	caller_user(c, me);
 	json_t *arr = json_array();
+	if (!tp_user_find(&cfg, TP_ROOT_USERID) && (all || !strcmp(me, TP_ROOT_USERID))) {
+		/* root@pam exists without an entry (PBS's default user.cfg has it) */
+		tp_user root;
+		memset(&root, 0, sizeof(root));
+		root.enable = 1;
+		snprintf(root.userid, sizeof(root.userid), "%s", TP_ROOT_USERID);
+		snprintf(root.comment, sizeof(root.comment), "Superuser");
+		json_array_append_new(arr, user_row(&cfg, &root, tokens));
+	}
 	for (size_t i = 0; i < cfg.nusers; i++) {
 		if (!all && strcmp(cfg.users[i].userid, me))
 			continue;
-		json_t *o = user_json(&cfg.users[i]);
-		if (tokens) {
-			json_t *ta = json_array();
-			size_t ul = strlen(cfg.users[i].userid);
-			for (size_t k = 0; k < cfg.ntokens; k++)
-				if (!strncmp(cfg.tokens[k].tokenid, cfg.users[i].userid, ul) && cfg.tokens[k].tokenid[ul] == '!')
-					json_array_append_new(ta, token_json(&cfg.tokens[k]));
-			json_object_set_new(o, "tokens", ta);
-		}
-		json_array_append_new(arr, o);
+		json_array_append_new(arr, user_row(&cfg, &cfg.users[i], tokens));
 	}
 	tp_user_config_free(&cfg);
 	*data = arr;

@@ -601,7 +601,8 @@ static json_t *error_response(const char *msg, const char *bad_param)
 	return o;
 }
 
-int tp_api_dispatch(const tp_api_request *req, json_t **response)
+/* tp_api_dispatch; *code_out (may be NULL) receives the failing call's error code (0 on success). */
+static int dispatch(const tp_api_request *req, const tp_api_route *forced, json_t **response, int *code_out)
 {
 	tp_err err = { 0 };
 	tp_api_call c;
@@ -610,7 +611,7 @@ int tp_api_dispatch(const tp_api_request *req, json_t **response)
 	json_t *data = NULL;
 	const char *bad_param = NULL;
 	int status;
-	const tp_api_route *r = tp_api_route_find(req->method, req->path, path_params, &err);
+	const tp_api_route *r = forced ? forced : tp_api_route_find(req->method, req->path, path_params, &err);
 	if (!r) {
 		status = err.code == -ENOTSUP ? 405 : 404;
 		goto fail;
@@ -658,6 +659,8 @@ int tp_api_dispatch(const tp_api_request *req, json_t **response)
 	goto out;
 fail:
 	*response = error_response(err.msg[0] ? err.msg : "error", bad_param);
+	if (code_out)
+		*code_out = err.code < 0 ? err.code : -EIO;
 out:
 	json_decref(c.args);
 	json_decref(c.extra);
@@ -666,22 +669,45 @@ out:
 	return status;
 }
 
-int tp_api_call_local(enum tp_http_method m, const char *path, const char *authid, const json_t *args,
-		      json_t **data, tp_err *err)
+int tp_api_dispatch(const tp_api_request *req, json_t **response)
+{
+	return dispatch(req, NULL, response, NULL);
+}
+
+static int call_local(enum tp_http_method m, const char *path, const tp_api_route *forced, const char *authid,
+		      const json_t *args, json_t **data, tp_err *err)
 {
 	tp_api_request req = { m, path, authid ? authid : TP_ROOT_USERID, NULL, args };
 	json_t *resp = NULL;
 	*data = NULL;
-	int status = tp_api_dispatch(&req, &resp);
+	int code = 0;
+	int status = dispatch(&req, forced, &resp, &code);
 	if (status == 200) {
 		*data = json_incref(json_object_get(resp, "data"));
 		json_decref(resp);
 		return 0;
 	}
+	/* the handler's own code (e.g. -TP_EEXISTS, not just "409"), so callers can tell cases apart */
 	const char *msg = json_string_value(json_object_get(resp, "message"));
-	int code = status == 400 ? -EINVAL : status == 401 || status == 403 ? -TP_EPERM
-		 : status == 404 ? -TP_ENOTFOUND : status == 409 ? -TP_ELOCKED : status == 413 ? -EFBIG : -EIO;
+	if (code >= 0)
+		code = -EIO;
 	tp_err_set(err, code, "%s", msg ? msg : "error");
 	json_decref(resp);
 	return code;
+}
+
+int tp_api_call_local(enum tp_http_method m, const char *path, const char *authid, const json_t *args,
+		      json_t **data, tp_err *err)
+{
+	return call_local(m, path, NULL, authid, args, data, err);
+}
+
+int tp_api_call_route(enum tp_http_method m, const char *route_path, const char *authid, const json_t *args,
+		      json_t **data, tp_err *err)
+{
+	for (const tp_api_route *r = tp_api_routes; r->path; r++)
+		if (r->method == m && !strcmp(r->path, route_path))
+			return call_local(m, route_path, r, authid, args, data, err);
+	*data = NULL;
+	return tp_err_set(err, -TP_ENOTFOUND, "no route %s %s", tp_http_method_name(m), route_path);
 }

@@ -124,6 +124,15 @@ int tp_api_dispatch(const tp_api_request *req, json_t **response);
 int tp_api_call_local(enum tp_http_method m, const char *path, const char *authid, const json_t *args,
 		      json_t **data, tp_err *err);
 
+/*
+ * Same, naming the route by its pattern ("access/users/{userid}"): the path
+ * parameters come from args like any other parameter and are validated by
+ * the route's schema, so a value with '/' gets the parameter's own 400
+ * message instead of "no such path".  For the CLI.
+ */
+int tp_api_call_route(enum tp_http_method m, const char *route_path, const char *authid, const json_t *args,
+		      json_t **data, tp_err *err);
+
 /* Parameter checkers shared with the handlers. */
 int tp_api_check_store(const char *v, tp_err *err);
 int tp_api_check_ns(const char *v, tp_err *err);

@@ -1,4 +1,5 @@
 /* API handlers of config/drive|changer|media-pool and tape/drive|changer|media. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -410,6 +411,11 @@ static json_t *media_row(const tp_inventory *inv, const tp_inventory_entry *e, i
 			json_object_set_new(o, "media-set-name", json_string(name));
 			int64_t exp = tp_inventory_expire_time(inv, e, cfg);
 			json_object_set_new(o, "expired", json_boolean(st == TP_MEDIA_FULL && now >= exp));
+			if (st == TP_MEDIA_FULL && exp != INT64_MAX) {
+				char t[21];
+				tp_time_utc(exp, t);
+				json_object_set_new(o, "expire-time", json_string(t));
+			}
 		}
 	}
 	if (e->has_bytes_used)
@@ -474,6 +480,14 @@ static int content_cb(void *ctxp, const tp_snapshot_loc *s)
 			      pool, "media-set-uuid", su, "media-set-ctime", (json_int_t)set_ctime, "seq-nr",
 			      (json_int_t)s->seq_nr, "store", s->store, "snapshot", s->path, "file-nr",
 			      (json_int_t)s->file_nr);
+	tp_pool_config cbuf;
+	const tp_pool_config *cfg = pool_of(pool, &cbuf);
+	if (o && cfg) {
+		char name[256];
+		tp_pool_media_set_name(cfg, s->media_set, set_ctime, name, sizeof(name));
+		json_object_set_new(o, "media-set-name", json_string(name));
+	}
+	/* the snapshot time is the last path component */
 	const char *t = strrchr(s->path, '/');
 	int64_t bt;
 	if (o && t && tp_time_parse_utc(t + 1, &bt) == 0)
@@ -526,8 +540,14 @@ int h_media_sets(tp_api_call *c, json_t **data, tp_err *err)
 		}
 		char su[37];
 		tp_uuid_unparse(ms.uuid, su);
-		json_t *o = json_pack("{s:s,s:s,s:b,s:I}", "media-set-uuid", su, "pool", ms.pool, "complete", ms.complete,
-				      "count", (json_int_t)ms.n);
+		/* the members by seq-nr, null for one not in the inventory */
+		json_t *tapes = json_array();
+		for (size_t k = 0; k < ms.n; k++) {
+			const tp_inventory_entry *e = ms.present[k] ? tp_inventory_find(&inv, ms.members[k]) : NULL;
+			json_array_append_new(tapes, e ? json_string(e->label.label_text) : json_null());
+		}
+		json_t *o = json_pack("{s:s,s:s,s:b,s:I,s:o}", "media-set-uuid", su, "pool", ms.pool, "complete",
+				      ms.complete, "count", (json_int_t)ms.n, "tapes", tapes);
 		tp_pool_config cbuf;
 		const tp_pool_config *cfg = pool_of(ms.pool, &cbuf);
 		if (ms.start_time >= 0) {
@@ -552,7 +572,6 @@ out:
 
 int h_media_destroy(tp_api_call *c, json_t **data, tp_err *err)
 {
-	(void)data;
 	const char *label = tp_api_arg_str(c, "label-text"), *uuid = tp_api_arg_str(c, "uuid");
 	if (!!label == !!uuid)
 		return tp_err_set(err, -EINVAL, "parameter '%s': give exactly one of label-text and uuid",
@@ -570,7 +589,7 @@ int h_media_destroy(tp_api_call *c, json_t **data, tp_err *err)
 	}
 	tp_media_label ml = e->label;
 	if (tp_inventory_entry_in_set(e) && !tp_api_arg_bool(c, "force", 0)) {
-		r = tp_err_set(err, -EBUSY, "media '%s' contains data of a media set (use force to remove it anyway)",
+		r = tp_err_set(err, -EBUSY, "media '%s' contains data of a media set (use force / --force to remove it anyway)",
 			       ml.label_text);
 		goto out;
 	}
@@ -584,7 +603,11 @@ int h_media_destroy(tp_api_call *c, json_t **data, tp_err *err)
 		*err = tmp;
 		goto out;
 	}
-	r = tp_inventory_remove(&inv, ml.uuid, err);
+	if ((r = tp_inventory_remove(&inv, ml.uuid, err)) == 0) {
+		char u[37];
+		tp_uuid_unparse(ml.uuid, u);
+		*data = json_pack("{s:s,s:s}", "label-text", ml.label_text, "uuid", u);
+	}
 out:
 	tp_inventory_close(&inv);
 	return r;

@@ -1,9 +1,10 @@
-/* `tapir acl update|list`: the ACL tree. */
+/* `tapir acl update|list|roles`: the ACL tree (update and list through the API router, access/acl). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "access/acl.h"
+#include "api/router.h"
 #include "base/json_util.h"
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -34,28 +35,23 @@ int cmd_acl(int argc, char **argv, tp_err *err)
 			prop = 0;
 		else if (p && strcmp(p, "1"))
 			return tp_err_set(err, -EINVAL, "--propagate: expected 0 or 1, got '%s'", p);
-		return tp_acl_update(a.pos[0], a.pos[1], who, prop, tp_args_flag(&a, "delete"), err);
+		json_t *args = json_pack("{s:s,s:s,s:s,s:b,s:b}", "path", a.pos[0], "role", a.pos[1], "auth-id", who,
+					 "propagate", prop, "delete", tp_args_flag(&a, "delete")),
+		       *data = NULL;
+		r = tp_api_call_route(TP_HTTP_PUT, "access/acl", NULL, args, &data, err);
+		json_decref(args);
+		json_decref(data);
+		return r;
 	}
 	if (!strcmp(sub, "list")) {
 		if ((r = tp_args_need_pos(&a, 0, 0, "tapir acl list [--path P]", err)) < 0)
 			return r;
-		char canon[TP_ACL_PATH_MAX + 1] = "";
 		const char *only = tp_args_get(&a, "path");
-		if (only && (r = tp_acl_path_normalize(only, canon, err)) < 0)
+		json_t *args = only ? json_pack("{s:s,s:b}", "path", only, "exact", 1) : json_object(), *arr = NULL;
+		r = tp_api_call_route(TP_HTTP_GET, "access/acl", NULL, args, &arr, err);
+		json_decref(args);
+		if (r < 0)
 			return r;
-		tp_acl acl;
-		if ((r = tp_acl_load(&acl, err)) < 0)
-			return r;
-		json_t *arr = json_array();
-		for (size_t i = 0; i < acl.n; i++) {
-			const tp_acl_entry *e = &acl.e[i];
-			if (only && strcmp(e->path, canon))
-				continue;
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:s}", "path", e->path, "ugid", e->ugid,
-							     "ugid_type", "user", "propagate", e->propagate, "roleid",
-							     e->role));
-		}
-		tp_acl_free(&acl);
 		if (a.out != TP_OUT_TEXT) {
 			tp_print_json(&a, arr);
 			return 0;

@@ -1,30 +1,32 @@
-/* `tapir user ...`: users, API tokens and effective permissions. */
+/* `tapir user ...`: users, API tokens and effective permissions, through the API router (access/users, access/permissions). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "access/acl.h"
-#include "access/user.h"
+#include "api/router.h"
 #include "base/json_util.h"
-#include "base/timefmt.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 
-static int parse_bool_opt(const tp_args *a, const char *key, int *out, tp_err *err)
+/* --enable 0|1 into args as a boolean. */
+static int bool_opt(const tp_args *a, const char *key, json_t *args, tp_err *err)
 {
 	const char *v = tp_args_get(a, key);
 	if (!v)
 		return 0;
+	int b;
 	if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"))
-		*out = 1;
+		b = 1;
 	else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no"))
-		*out = 0;
+		b = 0;
 	else
 		return tp_err_set(err, -EINVAL, "--%s: expected 0 or 1, got '%s'", key, v);
+	json_object_set_new(args, key, json_boolean(b));
 	return 0;
 }
 
-static int parse_expire(const tp_args *a, int64_t *out, tp_err *err)
+/* --expire EPOCH into args as an integer. */
+static int expire_opt(const tp_args *a, json_t *args, tp_err *err)
 {
 	unsigned long long v;
 	if (!tp_args_get(a, "expire"))
@@ -33,50 +35,39 @@ static int parse_expire(const tp_args *a, int64_t *out, tp_err *err)
 	if (r == 0 && v > 0xffffffffULL)
 		r = tp_err_set(err, -EINVAL, "--expire: %llu out of range", v);
 	if (r == 0)
-		*out = (int64_t)v;
+		json_object_set_new(args, "expire", json_integer((json_int_t)v));
 	return r;
 }
 
-static json_t *user_json(const tp_user *u)
+/* The string options of keys that are given, into args. */
+static void str_opts(const tp_args *a, const char *const *keys, json_t *args)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "userid", json_string(u->userid));
-	json_object_set_new(o, "enable", json_boolean(u->enable));
-	json_object_set_new(o, "expire", json_integer(u->expire));
-	if (u->email[0])
-		json_object_set_new(o, "email", json_string(u->email));
-	if (u->comment[0])
-		json_object_set_new(o, "comment", json_string(u->comment));
-	return o;
+	for (; *keys; keys++) {
+		const char *v = tp_args_get(a, *keys);
+		if (v)
+			json_object_set_new(args, *keys, json_string(v));
+	}
 }
 
-static json_t *token_json(const tp_token *t)
+/* Calls the route with args (stolen); *out receives the data (may be NULL). */
+static int call(enum tp_http_method m, const char *route, json_t *args, json_t **out, tp_err *err)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "tokenid", json_string(t->tokenid));
-	json_object_set_new(o, "enable", json_boolean(t->enable));
-	json_object_set_new(o, "expire", json_integer(t->expire));
-	if (t->comment[0])
-		json_object_set_new(o, "comment", json_string(t->comment));
-	return o;
+	json_t *data = NULL;
+	int r = tp_api_call_route(m, route, NULL, args, &data, err);
+	json_decref(args);
+	if (out)
+		*out = data;
+	else
+		json_decref(data);
+	return r;
 }
 
 static int do_list(const tp_args *a, tp_err *err)
 {
-	tp_user_config cfg;
-	int r = tp_user_config_load(&cfg, err);
+	json_t *arr;
+	int r = call(TP_HTTP_GET, "access/users", json_object(), &arr, err);
 	if (r < 0)
 		return r;
-	json_t *arr = json_array();
-	if (!tp_user_find(&cfg, TP_ROOT_USERID)) {
-		tp_user root = { .enable = 1 };
-		snprintf(root.userid, sizeof(root.userid), TP_ROOT_USERID);
-		snprintf(root.comment, sizeof(root.comment), "Superuser");
-		json_array_append_new(arr, user_json(&root));
-	}
-	for (size_t i = 0; i < cfg.nusers; i++)
-		json_array_append_new(arr, user_json(&cfg.users[i]));
-	tp_user_config_free(&cfg);
 	if (a->out != TP_OUT_TEXT) {
 		tp_print_json(a, arr);
 		return 0;
@@ -96,20 +87,10 @@ static int do_list(const tp_args *a, tp_err *err)
 
 static int do_list_tokens(const tp_args *a, const char *userid, tp_err *err)
 {
-	tp_user_config cfg;
-	int r = tp_userid_check(userid, err);
-	if (r < 0 || (r = tp_user_config_load(&cfg, err)) < 0)
+	json_t *arr;
+	int r = call(TP_HTTP_GET, "access/users/{userid}/token", json_pack("{s:s}", "userid", userid), &arr, err);
+	if (r < 0)
 		return r;
-	if (!tp_user_find(&cfg, userid) && strcmp(userid, TP_ROOT_USERID)) {
-		tp_user_config_free(&cfg);
-		return tp_err_set(err, -TP_ENOTFOUND, "user '%s' does not exist", userid);
-	}
-	json_t *arr = json_array();
-	size_t n = strlen(userid);
-	for (size_t i = 0; i < cfg.ntokens; i++)
-		if (!strncmp(cfg.tokens[i].tokenid, userid, n) && cfg.tokens[i].tokenid[n] == '!')
-			json_array_append_new(arr, token_json(&cfg.tokens[i]));
-	tp_user_config_free(&cfg);
 	if (a->out != TP_OUT_TEXT) {
 		tp_print_json(a, arr);
 		return 0;
@@ -125,80 +106,47 @@ static int do_list_tokens(const tp_args *a, const char *userid, tp_err *err)
 	return 0;
 }
 
-static int add_path(json_t *paths, const char *p)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(paths, i, v)
-		if (!strcmp(json_string_value(v), p))
-			return 0;
-	return json_array_append_new(paths, json_string(p));
-}
-
 static int do_permissions(const tp_args *a, const char *authid, tp_err *err)
 {
-	tp_user_config cfg;
-	tp_acl acl;
-	tp_authid id;
-	int r = tp_authid_parse(authid, &id, err);
+	json_t *args = json_pack("{s:s}", "auth-id", authid), *res;
+	str_opts(a, (const char *const[]){ "path", NULL }, args);
+	int r = call(TP_HTTP_GET, "access/permissions", args, &res, err);
 	if (r < 0)
 		return r;
-	const char *only = tp_args_get(a, "path");
-	if (only && (r = tp_acl_path_check(only, err)) < 0)
-		return r;
-	if ((r = tp_user_config_load(&cfg, err)) < 0)
-		return r;
-	if ((r = tp_acl_load(&acl, err)) < 0) {
-		tp_user_config_free(&cfg);
-		return r;
-	}
-	json_t *paths = json_array(), *res = json_object();
-	if (only) {
-		char canon[TP_ACL_PATH_MAX + 1];
-		tp_acl_path_normalize(only, canon, NULL);
-		add_path(paths, canon);
-	} else {
-		static const char *const base[] = { "/", "/access", "/datastore", "/system", "/tape", NULL };
-		for (int i = 0; base[i]; i++)
-			add_path(paths, base[i]);
-		for (size_t i = 0; i < acl.n; i++)
-			if (!strcmp(acl.e[i].ugid, authid) || !strcmp(acl.e[i].ugid, id.userid))
-				add_path(paths, acl.e[i].path);
-	}
-	size_t i;
-	json_t *pv;
-	json_array_foreach(paths, i, pv) {
-		const char *p = json_string_value(pv);
-		uint64_t privs = 0, prop = 0;
-		if ((r = tp_acl_privs(&acl, &cfg, authid, p, tp_now(), &privs, &prop, err)) < 0)
-			goto out;
-		if (!privs && !only)
-			continue;
-		json_t *m = json_object();
-		for (size_t k = 0; k < tp_priv_count; k++)
-			if (privs & tp_privs[k].bit)
-				json_object_set_new(m, tp_privs[k].name, json_boolean(prop & tp_privs[k].bit));
-		json_object_set_new(res, p, m);
-	}
 	if (a->out != TP_OUT_TEXT) {
 		tp_print_json(a, res);
-		res = NULL;
-	} else {
-		const char *p;
-		json_t *m;
-		json_object_foreach(res, p, m) {
-			printf("Path: %s\n", p);
-			const char *k;
-			json_t *b;
-			json_object_foreach(m, k, b)
-				printf("- %s%s\n", k, json_is_true(b) ? " (*)" : "");
-		}
+		return 0;
 	}
-out:
+	const char *p;
+	json_t *m;
+	json_object_foreach(res, p, m) {
+		printf("Path: %s\n", p);
+		const char *k;
+		json_t *b;
+		json_object_foreach(m, k, b)
+			printf("- %s%s\n", k, json_is_true(b) ? " (*)" : "");
+	}
 	json_decref(res);
-	json_decref(paths);
-	tp_acl_free(&acl);
-	tp_user_config_free(&cfg);
+	return 0;
+}
+
+/* create / update: USERID and the user properties. */
+static int user_change(const tp_args *a, int create, tp_err *err)
+{
+	static const char *const keys[] = { "password", "email", "comment", NULL };
+	json_t *args = json_pack("{s:s}", "userid", a->pos[0]);
+	str_opts(a, keys, args);
+	int r;
+	if ((r = bool_opt(a, "enable", args, err)) < 0 || (r = expire_opt(a, args, err)) < 0) {
+		json_decref(args);
+		return r;
+	}
+	if (create)
+		r = call(TP_HTTP_POST, "access/users", args, NULL, err);
+	else
+		r = call(TP_HTTP_PUT, "access/users/{userid}", args, NULL, err);
+	if (r == 0 && create && a->out == TP_OUT_TEXT)
+		printf("created user %s\n", a->pos[0]);
 	return r;
 }
 
@@ -214,56 +162,38 @@ int cmd_user(int argc, char **argv, tp_err *err)
 	int r = tp_args_parse(&a, argc - 1, argv + 1, allowed, flags, err);
 	if (r < 0)
 		return r;
-	if (!strcmp(sub, "create")) {
-		static const char usage[] =
-			"tapir user create USERID [--password P] [--email E] [--comment C] [--enable 0|1] [--expire EPOCH]";
-		tp_user u = { .enable = 1 };
-		if ((r = tp_args_need_pos(&a, 1, 1, usage, err)) < 0 || (r = parse_bool_opt(&a, "enable", &u.enable, err)) < 0 ||
-		    (r = parse_expire(&a, &u.expire, err)) < 0)
+	if (!strcmp(sub, "create") || !strcmp(sub, "update")) {
+		char usage[160];
+		snprintf(usage, sizeof(usage),
+			 "tapir user %s USERID [--password P] [--email E] [--comment C] [--enable 0|1] [--expire EPOCH]", sub);
+		if ((r = tp_args_need_pos(&a, 1, 1, usage, err)) < 0)
 			return r;
-		const char *email = tp_args_get(&a, "email"), *comment = tp_args_get(&a, "comment");
-		if (strlen(a.pos[0]) > TP_USERID_MAX || (email && strlen(email) > TP_EMAIL_MAX) ||
-		    (comment && strlen(comment) > TP_COMMENT_MAX))
-			return tp_err_set(err, -EINVAL, "user id, email or comment too long");
-		snprintf(u.userid, sizeof(u.userid), "%s", a.pos[0]);
-		snprintf(u.email, sizeof(u.email), "%s", email ? email : "");
-		snprintf(u.comment, sizeof(u.comment), "%s", comment ? comment : "");
-		if ((r = tp_user_create(&u, tp_args_get(&a, "password"), err)) == 0 && a.out == TP_OUT_TEXT)
-			printf("created user %s\n", u.userid);
-		return r;
+		return user_change(&a, !strcmp(sub, "create"), err);
 	}
 	if (!strcmp(sub, "list")) {
 		if ((r = tp_args_need_pos(&a, 0, 0, "tapir user list", err)) < 0)
 			return r;
 		return do_list(&a, err);
 	}
-	if (!strcmp(sub, "update")) {
-		static const char usage[] =
-			"tapir user update USERID [--password P] [--email E] [--comment C] [--enable 0|1] [--expire EPOCH]";
-		tp_user_changes c = TP_USER_CHANGES_INIT;
-		if ((r = tp_args_need_pos(&a, 1, 1, usage, err)) < 0 || (r = parse_bool_opt(&a, "enable", &c.enable, err)) < 0 ||
-		    (r = parse_expire(&a, &c.expire, err)) < 0)
-			return r;
-		c.email = tp_args_get(&a, "email");
-		c.comment = tp_args_get(&a, "comment");
-		c.password = tp_args_get(&a, "password");
-		return tp_user_update(a.pos[0], &c, err);
-	}
 	if (!strcmp(sub, "remove") || !strcmp(sub, "delete")) {
 		if ((r = tp_args_need_pos(&a, 1, 1, "tapir user remove USERID", err)) < 0)
 			return r;
-		return tp_user_remove(a.pos[0], err);
+		return call(TP_HTTP_DELETE, "access/users/{userid}", json_pack("{s:s}", "userid", a.pos[0]), NULL, err);
 	}
 	if (!strcmp(sub, "generate-token")) {
-		char id[TP_AUTHID_MAX + 1], secret[TP_TOKEN_SECRET_LEN + 1];
-		int64_t expire = 0;
 		if ((r = tp_args_need_pos(&a, 2, 2, "tapir user generate-token USERID NAME [--comment C] [--expire EPOCH]",
-					  err)) < 0 || (r = parse_expire(&a, &expire, err)) < 0)
+					  err)) < 0)
 			return r;
-		r = tp_token_generate(a.pos[0], a.pos[1], tp_args_get(&a, "comment"), expire, id, secret, err);
-		if (r < 0)
+		json_t *args = json_pack("{s:s,s:s}", "userid", a.pos[0], "token-name", a.pos[1]), *tok;
+		str_opts(&a, (const char *const[]){ "comment", NULL }, args);
+		if ((r = expire_opt(&a, args, err)) < 0) {
+			json_decref(args);
 			return r;
-		tp_print_json(&a, json_pack("{s:s,s:s}", "tokenid", id, "value", secret));
+		}
+		if ((r = call(TP_HTTP_POST, "access/users/{userid}/token/{token-name}", args, &tok, err)) < 0)
+			return r;
+		/* the secret is shown once, always as JSON */
+		tp_print_json(&a, tok);
 		return 0;
 	}
 	if (!strcmp(sub, "list-tokens")) {
@@ -272,13 +202,10 @@ int cmd_user(int argc, char **argv, tp_err *err)
 		return do_list_tokens(&a, a.pos[0], err);
 	}
 	if (!strcmp(sub, "delete-token") || !strcmp(sub, "remove-token")) {
-		char id[TP_AUTHID_MAX + 2];
 		if ((r = tp_args_need_pos(&a, 2, 2, "tapir user delete-token USERID NAME", err)) < 0)
 			return r;
-		if (strlen(a.pos[0]) + strlen(a.pos[1]) + 1 > TP_AUTHID_MAX)
-			return tp_err_set(err, -EINVAL, "token id too long");
-		snprintf(id, sizeof(id), "%s!%s", a.pos[0], a.pos[1]);
-		return tp_token_remove(id, err);
+		return call(TP_HTTP_DELETE, "access/users/{userid}/token/{token-name}",
+			    json_pack("{s:s,s:s}", "userid", a.pos[0], "token-name", a.pos[1]), NULL, err);
 	}
 	if (!strcmp(sub, "permissions")) {
 		if ((r = tp_args_need_pos(&a, 1, 1, "tapir user permissions AUTHID [--path P]", err)) < 0)

@@ -258,6 +258,28 @@ static void test_auth_and_privileges(void **state)
 	assert_int_equal(json_array_size(data), 1);
 	json_decref(data);
 	assert_int_equal(tp_api_call_local(TP_HTTP_GET, "no/where", NULL, NULL, &data, &e), -TP_ENOTFOUND);
+	/* the handler's own code comes back, not one guessed from the HTTP status */
+	json_t *args = json_pack("{s:s}", "userid", "bob@pbs");
+	assert_int_equal(tp_api_call_local(TP_HTTP_POST, "access/users", NULL, args, &data, &e), -TP_EEXISTS);
+	assert_null(data);
+	/* by route pattern: path parameters are ordinary arguments, checked by the schema */
+	assert_int_equal(tp_api_call_route(TP_HTTP_GET, "access/users/{userid}", NULL, args, &data, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(data, "userid")), "bob@pbs");
+	json_decref(data);
+	json_decref(args);
+	args = json_pack("{s:s}", "userid", "../x@pbs");
+	assert_int_equal(tp_api_call_route(TP_HTTP_GET, "access/users/{userid}", NULL, args, &data, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "parameter 'userid'"));
+	json_decref(args);
+	args = json_object();
+	assert_int_equal(tp_api_call_route(TP_HTTP_GET, "access/users/{userid}", NULL, args, &data, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "parameter 'userid'"));
+	assert_int_equal(tp_api_call_route(TP_HTTP_DELETE, "access/ticket", NULL, args, &data, &e), -TP_ENOTFOUND);
+	/* root@pam is listed without an entry of its own */
+	assert_int_equal(tp_api_call_route(TP_HTTP_GET, "access/users", NULL, args, &data, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(data, 0), "userid")), "root@pam");
+	json_decref(data);
+	json_decref(args);
 }
 
 static int slow_worker(void *arg, tp_err *err)
