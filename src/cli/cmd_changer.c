@@ -14,7 +14,7 @@
 static int changer_create(const tp_args *a, tp_err *err)
 {
 	int r = tp_args_need_pos(a, 1, 1,
-				 "tapir changer create NAME --path DEVICE|iscsi://HOST[:PORT]/IQN/LUN | "
+				 "tapir changer create NAME --path DEVICE|iscsi://HOST[:PORT]/IQN/LUN [--eject-before-unload] | "
 				 "--type virtual --path DIR --slots N [--import-export-slots N]",
 				 err);
 	if (r < 0)
@@ -45,6 +45,7 @@ static int changer_create(const tp_args *a, tp_err *err)
 	}
 	ch.slots = (unsigned)slots;
 	ch.ie_slots = (unsigned)ie;
+	ch.eject_before_unload = tp_args_flag(a, "eject-before-unload");
 	char *p = NULL;
 	if (virt && path[0] != '/') {
 		char cwd[4096];
@@ -277,11 +278,12 @@ int cmd_changer(int argc, char **argv, tp_err *err)
 {
 	static const char *const allowed[] = { "type", "path", "slots", "import-export-slots", "drivenum",
 					       "target-slot", "slot", NULL };
+	static const char *const flags[] = { "eject-before-unload", NULL };
 	tp_args a;
 	if (argc < 1)
 		return tp_err_set(err, -EINVAL, "usage: tapir changer create|list|remove|status|transfer ...");
 	const char *sub = argv[0];
-	int r = tp_args_parse(&a, argc - 1, argv + 1, allowed, NULL, err);
+	int r = tp_args_parse(&a, argc - 1, argv + 1, allowed, flags, err);
 	if (r < 0)
 		return r;
 	if (!strcmp(sub, "create"))

@@ -27,15 +27,11 @@ if command -v ss >/dev/null; then
 fi
 lap "tgtd up on 127.0.0.1:$TGT_PORT"
 
-tapir changer create lib --path "$TGT_CHANGER_URL" >/dev/null
-# PBS's eject-before-unload (a tape.json key): every robot move out of the
-# drive then follows an UNLOAD sent to the drive itself (tgt's does nothing)
-python3 - "$TAPIR_HOME/etc/tape.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["changers"][0]["eject-before-unload"] = True
-json.dump(c, open(sys.argv[1], "w"))
-PY
+# PBS's eject-before-unload: every robot move out of the drive then follows
+# an UNLOAD sent to the drive itself (tgt's does nothing); a virtual changer
+# has no drive to eject
+expect_fail "SCSI changers only" tapir changer create vlib --type virtual --path "$T/vlib" --eject-before-unload
+tapir changer create lib --path "$TGT_CHANGER_URL" --eject-before-unload >/dev/null
 # tgt reports no capacity and has no hard end: --capacity stands in for the
 # cartridge size (the restore planner scales tape distances by it, so it
 # LOCATEs over gaps, which the lto backend does by REWIND + SPACE on tgt) and
