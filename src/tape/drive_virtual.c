@@ -63,6 +63,7 @@ typedef struct vt_faults {
 	uint64_t early_eom;
 	int not_ready;
 	unsigned read_delay_ms; /* every block read sleeps this long (a slow drive for abort tests) */
+	uint64_t tapealert;     /* TapeAlert flags the drive reports, bit n-1 = flag n */
 } vt_faults;
 
 typedef struct vt_drive {
@@ -508,6 +509,20 @@ static int faults_merge(vt_faults *f, const json_t *o, const char *what, tp_err 
 				r = tp_err_set(err, -EINVAL, "%s: \"read-delay-ms\" must be 0..60000", what);
 			else
 				f->read_delay_ms = (unsigned)json_integer_value(v);
+		} else if (!strcmp(k, "tapealert")) {
+			uint64_t *fl = NULL;
+			size_t nfl = 0;
+			f->tapealert = 0;
+			if ((r = fault_list(v, k, what, &fl, &nfl, err)) == 0) {
+				for (size_t i = 0; i < nfl && r == 0; i++) {
+					if (fl[i] < 1 || fl[i] > 64)
+						r = tp_err_set(err, -EINVAL, "%s: \"tapealert\" flags are 1..64, not %llu", what,
+							       (unsigned long long)fl[i]);
+					else
+						f->tapealert |= 1ull << (fl[i] - 1);
+				}
+				free(fl);
+			}
 		} else if (!strcmp(k, "media")) {
 			if (json_is_null(v))
 				f->media[0] = 0;
@@ -516,7 +531,7 @@ static int faults_merge(vt_faults *f, const json_t *o, const char *what, tp_err 
 			else
 				snprintf(f->media, sizeof(f->media), "%s", json_string_value(v));
 		} else {
-			r = tp_err_set(err, -EINVAL, "%s: unknown fault \"%s\" (known: read-error, corrupt, early-eom, not-ready, read-delay-ms, media)",
+			r = tp_err_set(err, -EINVAL, "%s: unknown fault \"%s\" (known: read-error, corrupt, early-eom, not-ready, read-delay-ms, tapealert, media)",
 				       what, k);
 		}
 		if (r < 0)
@@ -1040,6 +1055,15 @@ static int vt_status(void *priv, tp_drive_status *st, tp_err *err)
 	return 0;
 }
 
+/* The flags of the "tapealert" fault: a virtual drive is a healthy drive otherwise. */
+static int vt_tapealert(void *priv, uint64_t *flags, tp_err *err)
+{
+	(void)err;
+	vt_drive *d = priv;
+	*flags = fault_applies(d) ? d->faults.tapealert : 0;
+	return 0;
+}
+
 uint64_t tp_virtual_early_warning(uint64_t max_size)
 {
 	uint64_t ew = max_size / 50;
@@ -1050,7 +1074,8 @@ uint64_t tp_virtual_early_warning(uint64_t max_size)
 const tp_drive_ops tp_drive_virtual_ops = {
 	.type = "virtual",
 	.caps = TP_DRIVE_CAP_LOCATE | TP_DRIVE_CAP_SPACE_BACKWARD | TP_DRIVE_CAP_ENCRYPTION |
-		TP_DRIVE_CAP_LOAD_BY_LABEL | TP_DRIVE_CAP_FAULTS | TP_DRIVE_CAP_ERASE,
+		TP_DRIVE_CAP_LOAD_BY_LABEL | TP_DRIVE_CAP_FAULTS | TP_DRIVE_CAP_ERASE | TP_DRIVE_CAP_TAPEALERT,
+	.tapealert = vt_tapealert,
 	.open = vt_open,
 	.close = vt_close,
 	.load = vt_load,

@@ -203,8 +203,12 @@ static int ensure_tape(struct job *J, tp_err *err)
 	}
 	if (has_set)
 		tp_media_set_label_clear(&msl);
-	if ((r = tp_drive_check_tapealert(J->sess.drive, err)) < 0)
+	if ((r = tp_drive_check_tapealert(J->sess.drive, err)) < 0) {
+		/* as PBS: critical flags (-EIO; the check warns about anything else) retire the tape from allocation */
+		if (r == -EIO && tp_inventory_set_status(&J->pool.inv, J->tape.label.uuid, TP_MEDIA_DAMAGED, NULL) == 0)
+			tp_warn("tape %s marked damaged", J->tape.label.label_text);
 		return r;
+	}
 	if (same) {
 		if ((r = enable_encryption(J, err)) < 0 || (r = position_at_eod(J, err)) < 0)
 			return r;
