@@ -459,5 +459,8 @@ int tp_tape_write_set_label(tp_tape_session *s, const tp_media_set_label *msl, t
 	tp_drive_tape_io(s->drive, &io);
 	if ((r = tp_media_set_label_write(&io, msl, err)) < 0)
 		return tp_err_wrap(err, r, "drive %s: writing the media-set label", s->name);
+	/* as PBS: the pool attribute again, since a set label may assign the tape to a pool */
+	if (msl->pool[0])
+		tp_drive_write_mam(s->drive, NULL, msl->pool, NULL); /* best effort, warns */
 	return 0;
 }

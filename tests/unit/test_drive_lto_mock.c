@@ -465,6 +465,39 @@ static void test_label_writes_mam(void **state)
 	tp_tape_session_close(&s);
 }
 
+static void test_set_label_writes_pool_mam(void **state)
+{
+	(void)state;
+	mock_reset(LOG_NONE, 0, MAM_ACCEPT);
+	tp_tape_session s;
+	open_session(&s);
+	tp_media_label ml = label("TPR005L6", "");
+	tp_err e = { 0 };
+	assert_int_equal(tp_tape_write_media_label(&s, &ml, 0, &e), 0);
+	assert_int_equal(T.mam_writes, 1);
+	tp_media_set_label msl;
+	memset(&msl, 0, sizeof(msl));
+	snprintf(msl.pool, sizeof(msl.pool), "%s", "weekly");
+	memset(msl.uuid, 0x17, 16);
+	msl.ctime = 1700000100;
+	if (tp_tape_write_set_label(&s, &msl, &e) < 0)
+		fail_msg("set label: %s", e.msg);
+	/* a second WRITE ATTRIBUTE after the set label: the application attributes and 0808h, no label text */
+	assert_int_equal(T.mam_writes, 2);
+	uint8_t list[512];
+	size_t n = 4;
+	memset(list, 0, sizeof(list));
+	put_attr(list, &n, 0x0800, 1, "tapir", 8, ' ');
+	put_attr(list, &n, 0x0801, 1, "tapir backup server", 32, ' ');
+	put_attr(list, &n, 0x0802, 1, "0.1.0", 8, ' ');
+	put_attr(list, &n, 0x0808, 2, "weekly", 160, 0);
+	list[2] = (uint8_t)((n - 4) >> 8);
+	list[3] = (uint8_t)(n - 4);
+	assert_int_equal(T.mam_len, n);
+	assert_memory_equal(T.mam, list, n);
+	tp_tape_session_close(&s);
+}
+
 static void test_label_without_pool_and_mam_refused(void **state)
 {
 	(void)state;
@@ -620,6 +653,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_label_writes_mam, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_label_writes_pool_mam, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_label_without_pool_and_mam_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_critical_tapealert_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_informational_tapealert_warns, setup, teardown),
