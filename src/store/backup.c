@@ -21,7 +21,6 @@
 #include "store/pxar_create.h"
 
 #define CATALOG_NAME "catalog.pcat1.didx"
-#define READ_SIZE (4u << 20)
 
 int tp_backup_source_parse(const char *arg, tp_backup_source *out, tp_err *err)
 {
@@ -92,12 +91,6 @@ static int on_chunk_result(void *ctx, const uint8_t digest[32], uint64_t raw_len
 	return tp_didx_writer_add(&a->dw, a->end, digest, err);
 }
 
-static int on_chunk(void *ctx, const uint8_t *chunk, size_t len, tp_err *err)
-{
-	struct arc *a = ctx;
-	return tp_chunk_pipeline_submit(&a->pipe, chunk, len, err);
-}
-
 static int arc_open(struct arc *a, tp_datastore *ds, const tp_backup_opts *o, tp_backup_stats *st, int fixed,
 		    size_t chunk_size, const char *index_path, uint64_t image_size, int64_t ctime, tp_err *err)
 {
@@ -110,14 +103,17 @@ static int arc_open(struct arc *a, tp_datastore *ds, const tp_backup_opts *o, tp
 	if (r < 0)
 		return r;
 	a->writer_open = 1;
-	r = tp_chunk_pipeline_start(&a->pipe, &ds->cs, o->threads, encode_chunk, (void *)o, on_chunk_result, a, err);
+	r = tp_chunk_stream_init(&a->cs, fixed, chunk_size, &tp_chunk_pipeline_stream_ops, &a->pipe, err);
+	if (r < 0)
+		return r;
+	/* pages above the average chunk size are returned after each large chunk */
+	r = tp_chunk_pipeline_start(&a->pipe, &ds->cs, o->threads, a->cs.cap, chunk_size, encode_chunk, (void *)o,
+				    on_chunk_result, a, err);
 	if (r < 0)
 		return r;
 	a->pipe_started = 1;
-	r = tp_chunk_stream_init(&a->cs, fixed, chunk_size, on_chunk, a, err);
-	if (r == 0)
-		a->cs_started = 1;
-	return r;
+	a->cs_started = 1;
+	return 0;
 }
 
 /* Flushes everything and closes the index; csum/size receive the manifest values. */
@@ -180,6 +176,13 @@ static int pxar_sink(void *ctx, const void *buf, size_t len, tp_err *err)
 	return tp_chunk_stream_push(&a->cs, buf, len, err);
 }
 
+/* File contents are read straight into the current chunk's buffer. */
+static int pxar_io_space(void *ctx, uint8_t **buf, size_t *avail, tp_err *err)
+{
+	struct arc *a = ctx;
+	return tp_chunk_stream_space(&a->cs, buf, avail, err);
+}
+
 /* ---- sources ---- */
 
 static int backup_image(struct run *R, const tp_backup_source *s, tp_err *err)
@@ -192,7 +195,6 @@ static int backup_image(struct run *R, const tp_backup_source *s, tp_err *err)
 	const char *staging = R->staging;
 	struct arc a;
 	int r, fd = open(s->path, O_RDONLY | O_CLOEXEC);
-	uint8_t *buf = NULL;
 	char fname[160], *ipath = NULL;
 	if (fd < 0)
 		return tp_err_errno(err, "open backup source %s", s->path);
@@ -203,8 +205,7 @@ static int backup_image(struct run *R, const tp_backup_source *s, tp_err *err)
 	}
 	snprintf(fname, sizeof(fname), "%s.fidx", s->name);
 	ipath = tp_path_join(staging, fname);
-	buf = malloc(READ_SIZE);
-	if (!ipath || !buf) {
+	if (!ipath) {
 		r = tp_err_set(err, -ENOMEM, "out of memory");
 		goto out0;
 	}
@@ -212,13 +213,16 @@ static int backup_image(struct run *R, const tp_backup_source *s, tp_err *err)
 	if (r < 0)
 		goto out;
 	for (;;) {
-		size_t got = 0;
-		r = tp_read_all(fd, buf, READ_SIZE, &got, err, s->path);
+		/* read straight into the chunk buffer: no copy on the way to the workers */
+		size_t got = 0, avail;
+		uint8_t *space;
+		if ((r = tp_chunk_stream_space(&a.cs, &space, &avail, err)) < 0)
+			break;
+		r = tp_read_all(fd, space, avail, &got, err, s->path);
 		if (r < 0 || got == 0)
 			break;
 		st->bytes += got;
-		r = tp_chunk_stream_push(&a.cs, buf, got, err);
-		if (r < 0)
+		if ((r = tp_chunk_stream_commit(&a.cs, got, err)) < 0)
 			break;
 	}
 	uint8_t csum[32];
@@ -230,7 +234,6 @@ static int backup_image(struct run *R, const tp_backup_source *s, tp_err *err)
 out:
 	arc_free(&a);
 out0:
-	free(buf);
 	free(ipath);
 	close(fd);
 	if (r < 0)
@@ -266,7 +269,7 @@ static int backup_pxar(struct run *R, const tp_backup_source *s, tp_err *err)
 	r = arc_open(&a, R->ds, R->o, R->st, 0, TP_CHUNK_SIZE_DEFAULT, ipath, 0, R->ctime, err);
 	if (r == 0) {
 		tp_pxar_create_stats cst;
-		tp_pxar_create_opts co = { 0, tp_pxar_create_pcat1_cb, &R->pw, &cst };
+		tp_pxar_create_opts co = { 0, tp_pxar_create_pcat1_cb, &R->pw, &cst, pxar_io_space, &a };
 		r = tp_pxar_create(s->path, pxar_sink, &a, &co, err);
 		if (r == 0 && cst.warnings)
 			tp_warn("archive %s: %llu entries skipped or changed while reading (see warnings above)", s->name,

@@ -132,51 +132,122 @@ size_t tp_fixed_chunker_scan(tp_fixed_chunker *c, size_t len)
 	return 0;
 }
 
-int tp_chunk_stream_init(tp_chunk_stream *s, int fixed, size_t size, tp_chunk_fn fn, void *ctx,
+size_t tp_chunker_scan_chunk(tp_chunker *c, const uint8_t *chunk, size_t len)
+{
+	const size_t min = c->min, max = c->max;
+	const uint32_t mask = c->mask, thr = c->threshold;
+	size_t cs = c->chunk_size;
+	uint32_t h = c->h;
+	if (len <= cs)
+		return 0;
+	if (cs < min) {
+		/* nothing is tested before min bytes, and the hash there is that of the last 64 */
+		if (len < min) {
+			c->chunk_size = len;
+			return 0;
+		}
+		h = 0;
+		for (size_t i = min - TP_CHUNKER_WINDOW; i < min; i++)
+			h = rotl1(h) ^ tp_buzhash_table[chunk[i]];
+		cs = min;
+		if ((h & mask) >= thr)
+			goto cut;
+	}
+	size_t end = len < max ? len : max;
+	for (size_t i = cs; i < end; i++) {
+		h = rotl1(h) ^ tp_buzhash_table[chunk[i - TP_CHUNKER_WINDOW]] ^ tp_buzhash_table[chunk[i]];
+		if ((h & mask) >= thr) {
+			cs = i + 1;
+			goto cut;
+		}
+	}
+	if (end == max) {
+		cs = max;
+		goto cut;
+	}
+	c->h = h;
+	c->chunk_size = end;
+	return 0;
+cut:
+	tp_chunker_reset(c);
+	return cs;
+}
+
+int tp_chunk_stream_init(tp_chunk_stream *s, int fixed, size_t size, const tp_chunk_stream_ops *ops, void *ctx,
 			 tp_err *err)
 {
 	memset(s, 0, sizeof(*s));
 	s->fixed = fixed;
-	s->fn = fn;
+	s->ops = ops;
 	s->ctx = ctx;
-	return fixed ? tp_fixed_chunker_init(&s->fix, size, err) : tp_chunker_init(&s->cdc, size, err);
-}
-
-static int emit(tp_chunk_stream *s, const uint8_t *p, size_t n, tp_err *err)
-{
-	int r = s->fn(s->ctx, p, n, err);
+	int r = fixed ? check_size(size, "fixed chunk size", err) : tp_chunker_init(&s->cdc, size, err);
 	if (r < 0)
 		return r;
-	s->offset += n;
-	s->chunks++;
+	s->cap = fixed ? size : s->cdc.max;
 	return 0;
+}
+
+int tp_chunk_stream_space(tp_chunk_stream *s, uint8_t **space, size_t *avail, tp_err *err)
+{
+	if (!s->cur) {
+		int r = s->ops->get(s->ctx, s->cap, &s->cur, err);
+		if (r < 0)
+			return r;
+		s->len = 0;
+	}
+	*avail = s->cap - s->len; /* commit always cuts a full buffer, so this is > 0 */
+	*space = s->cur + s->len;
+	return 0;
+}
+
+int tp_chunk_stream_commit(tp_chunk_stream *s, size_t n, tp_err *err)
+{
+	if (n > s->cap - s->len)
+		return tp_err_set(err, -EINVAL, "chunk stream: commit of %zu bytes with %zu free", n, s->cap - s->len);
+	s->len += n;
+	for (;;) {
+		size_t k;
+		if (s->fixed)
+			k = s->len == s->cap ? s->cap : 0;
+		else
+			k = tp_chunker_scan_chunk(&s->cdc, s->cur, s->len);
+		if (k == 0)
+			return 0;
+		/* the bytes after the cut start the next chunk */
+		uint8_t *next;
+		int r = s->ops->get(s->ctx, s->cap, &next, err);
+		if (r < 0)
+			return r;
+		size_t tail = s->len - k;
+		if (tail)
+			memcpy(next, s->cur + k, tail);
+		uint8_t *done = s->cur;
+		s->cur = next;
+		s->len = tail;
+		if ((r = s->ops->chunk(s->ctx, done, k, err)) < 0)
+			return r;
+		s->offset += k;
+		s->chunks++;
+	}
 }
 
 int tp_chunk_stream_push(tp_chunk_stream *s, const void *data, size_t len, tp_err *err)
 {
 	const uint8_t *p = data;
-	int r;
 	while (len) {
-		size_t k = s->fixed ? tp_fixed_chunker_scan(&s->fix, len) : tp_chunker_scan(&s->cdc, p, len);
-		if (k == 0) {
-			if ((r = tp_buf_append(&s->pending, p, len)) < 0)
-				return tp_err_set(err, r, "out of memory buffering a chunk");
-			return 0;
-		}
-		if (s->pending.len == 0) {
-			/* the whole chunk is in the caller's buffer: no copy */
-			if ((r = emit(s, p, k, err)) < 0)
-				return r;
-		} else {
-			if ((r = tp_buf_append(&s->pending, p, k)) < 0)
-				return tp_err_set(err, r, "out of memory buffering a chunk");
-			r = emit(s, s->pending.data, s->pending.len, err);
-			tp_buf_reset(&s->pending);
-			if (r < 0)
-				return r;
-		}
-		p += k;
-		len -= k;
+		size_t avail;
+		uint8_t *dst;
+		int r = tp_chunk_stream_space(s, &dst, &avail, err);
+		if (r < 0)
+			return r;
+		size_t n = len < avail ? len : avail;
+		if (dst != p)
+			memcpy(dst, p, n);
+		r = tp_chunk_stream_commit(s, n, err);
+		if (r < 0)
+			return r;
+		p += n;
+		len -= n;
 	}
 	return 0;
 }
@@ -184,17 +255,26 @@ int tp_chunk_stream_push(tp_chunk_stream *s, const void *data, size_t len, tp_er
 int tp_chunk_stream_finish(tp_chunk_stream *s, tp_err *err)
 {
 	int r = 0;
-	if (s->pending.len)
-		r = emit(s, s->pending.data, s->pending.len, err);
-	tp_buf_reset(&s->pending);
-	if (s->fixed)
-		s->fix.pos = 0;
-	else
+	if (s->len) {
+		uint8_t *done = s->cur;
+		size_t k = s->len;
+		s->cur = NULL;
+		s->len = 0;
+		r = s->ops->chunk(s->ctx, done, k, err);
+		if (r == 0) {
+			s->offset += k;
+			s->chunks++;
+		}
+	}
+	if (!s->fixed)
 		tp_chunker_reset(&s->cdc);
 	return r;
 }
 
 void tp_chunk_stream_free(tp_chunk_stream *s)
 {
-	tp_buf_free(&s->pending);
+	if (s->cur)
+		s->ops->put(s->ctx, s->cur);
+	s->cur = NULL;
+	s->len = 0;
 }

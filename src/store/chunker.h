@@ -53,29 +53,61 @@ int tp_fixed_chunker_init(tp_fixed_chunker *c, size_t chunk_size, tp_err *err);
 size_t tp_fixed_chunker_scan(tp_fixed_chunker *c, size_t len);
 
 /*
- * Chunk stream (PBS ChunkStream): push bytes in any pieces, get each chunk
- * once through fn; at finish the remainder (any size > 0) is the last chunk;
- * an empty stream gives no chunk.  The chunk pointer is only valid during
- * the call.  A negative return of fn stops the stream and is returned.
+ * Scans a chunk held contiguously: chunk[0..len) are all bytes of the current
+ * chunk so far (len only grows between calls), of which c->chunk_size were
+ * scanned before.  Same cuts as tp_chunker_scan, but it needs no window copy
+ * and skips hashing the first min-64 bytes (the hash depends only on the last
+ * 64).  Returns the cut (chunk length) with the state reset, or 0.  Do not mix
+ * with tp_chunker_scan on one chunk.
  */
-typedef int (*tp_chunk_fn)(void *ctx, const uint8_t *chunk, size_t len, tp_err *err);
+size_t tp_chunker_scan_chunk(tp_chunker *c, const uint8_t *chunk, size_t len);
 
+/*
+ * Where a chunk stream's buffers come from and where finished chunks go.
+ * Every buffer holds `cap` bytes (the largest possible chunk).
+ */
+typedef struct tp_chunk_stream_ops {
+	/* Stores a buffer of cap bytes in *buf; may block. */
+	int (*get)(void *ctx, size_t cap, uint8_t **buf, tp_err *err);
+	/* A finished chunk buf[0..len); ownership of buf passes to the callee, also on error. */
+	int (*chunk)(void *ctx, uint8_t *buf, size_t len, tp_err *err);
+	/* Takes back a buffer that holds no chunk. */
+	void (*put)(void *ctx, uint8_t *buf);
+} tp_chunk_stream_ops;
+
+/*
+ * Chunk stream (PBS ChunkStream): bytes go straight into the current chunk's
+ * buffer, either copied by push or written in place by the caller (space,
+ * then commit); each finished chunk is handed over once, without a copy
+ * (only the bytes after a cut move to the next buffer).  At finish the
+ * remainder (any size > 0) is the last chunk; an empty stream gives none.
+ * A negative return of ops->chunk stops the stream and is returned.
+ */
 typedef struct tp_chunk_stream {
 	int fixed;
 	tp_chunker cdc;
-	tp_fixed_chunker fix;
-	tp_buf pending;       /* start of the current chunk when it spans pushes */
-	tp_chunk_fn fn;
+	size_t cap;               /* largest chunk: max (buzhash) or the fixed size */
+	uint8_t *cur;             /* current chunk's buffer (NULL until first needed) */
+	size_t len;               /* bytes in cur */
+	const tp_chunk_stream_ops *ops;
 	void *ctx;
-	uint64_t offset;      /* bytes emitted so far */
-	uint64_t chunks;      /* chunks emitted so far */
+	uint64_t offset;          /* bytes emitted so far */
+	uint64_t chunks;          /* chunks emitted so far */
 } tp_chunk_stream;
 
 /* fixed = 0: buzhash with average size `size`; fixed = 1: fixed chunks of `size`. */
-int tp_chunk_stream_init(tp_chunk_stream *s, int fixed, size_t size, tp_chunk_fn fn, void *ctx,
+int tp_chunk_stream_init(tp_chunk_stream *s, int fixed, size_t size, const tp_chunk_stream_ops *ops, void *ctx,
 			 tp_err *err);
+/*
+ * Free space in the current chunk's buffer (at least 1 byte): write up to
+ * *avail bytes at *space, then call commit with the count.
+ */
+int tp_chunk_stream_space(tp_chunk_stream *s, uint8_t **space, size_t *avail, tp_err *err);
+int tp_chunk_stream_commit(tp_chunk_stream *s, size_t n, tp_err *err);
+/* Copies data in (no copy when data is the pointer space returned, i.e. written in place). */
 int tp_chunk_stream_push(tp_chunk_stream *s, const void *data, size_t len, tp_err *err);
 int tp_chunk_stream_finish(tp_chunk_stream *s, tp_err *err);
+/* Gives the current buffer back (ops->put). */
 void tp_chunk_stream_free(tp_chunk_stream *s);
 
 #endif

@@ -428,7 +428,15 @@ static int encode_file(struct cr *c, int dfd, const char *name, const struct sta
 	int shrunk = 0;
 	while (done < size) {
 		size_t want = size - done > IO_PIECE ? IO_PIECE : (size_t)(size - done);
-		ssize_t n = shrunk ? 0 : read(fd, c->io, want);
+		uint8_t *io = c->io;
+		if (c->o.io_space) {
+			size_t avail = 0;
+			if ((r = c->o.io_space(c->o.io_ctx, &io, &avail, err)) < 0)
+				goto out;
+			if (avail < want)
+				want = avail;
+		}
+		ssize_t n = shrunk ? 0 : read(fd, io, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -442,10 +450,10 @@ static int encode_file(struct cr *c, int dfd, const char *name, const struct sta
 				c->st.warnings++;
 				tp_warn("pxar create: '%s' shrank while reading, padded with zeros", path);
 			}
-			memset(c->io, 0, want);
+			memset(io, 0, want);
 			n = (ssize_t)want;
 		}
-		if ((r = tp_pxar_enc_file_write(&c->enc, c->io, (size_t)n, err)) < 0)
+		if ((r = tp_pxar_enc_file_write(&c->enc, io, (size_t)n, err)) < 0)
 			goto out;
 		done += (uint64_t)n;
 	}

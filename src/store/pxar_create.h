@@ -41,6 +41,14 @@ typedef struct tp_pxar_create_opts {
 	tp_pxar_create_cb on_entry;
 	void *cb_ctx;
 	tp_pxar_create_stats *stats; /* optional, filled on return */
+	/*
+	 * Optional: where to read file contents.  Returns up to *avail bytes
+	 * of the sink's own buffer; the bytes read there are then passed to
+	 * write() at that same address, so a sink that recognises it (see
+	 * tp_chunk_stream_push) needs no copy.  NULL: a private 1 MiB buffer.
+	 */
+	int (*io_space)(void *ctx, uint8_t **buf, size_t *avail, tp_err *err);
+	void *io_ctx;
 } tp_pxar_create_opts;
 
 /*

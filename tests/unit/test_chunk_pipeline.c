@@ -48,7 +48,7 @@ static void test_order_and_dedup(void **state)
 	assert_int_equal(tp_chunk_store_open(&cs, dir, NULL), 0);
 	tp_chunk_pipeline p;
 	struct res res = { 0 };
-	assert_int_equal(tp_chunk_pipeline_start(&p, &cs, 3, enc_plain, NULL, on_result, &res, NULL), 0);
+	assert_int_equal(tp_chunk_pipeline_start(&p, &cs, 3, 8192, 4096, enc_plain, NULL, on_result, &res, NULL), 0);
 	uint8_t buf[5000];
 	for (int i = 0; i < 60; i++) {
 		size_t len = 100 + (size_t)(i % 30) * 100; /* sizes repeat every 30 → dups */
@@ -73,7 +73,7 @@ static void test_error_propagates(void **state)
 	tp_chunk_pipeline p;
 	struct res res = { 0 };
 	tp_err e = { 0 };
-	assert_int_equal(tp_chunk_pipeline_start(&p, &cs, 2, enc_plain, NULL, on_result, &res, NULL), 0);
+	assert_int_equal(tp_chunk_pipeline_start(&p, &cs, 2, 8192, 4096, enc_plain, NULL, on_result, &res, NULL), 0);
 	uint8_t buf[100] = { 0 };
 	int r = 0;
 	for (int i = 0; i < 10 && r == 0; i++)

@@ -237,15 +237,98 @@ typedef struct collect {
 	lens l;
 	tp_buf all;
 	int fail_at;
+	int bufs_out;   /* buffers handed out and not yet returned */
 } collect;
 
-static int collect_fn(void *ctx, const uint8_t *chunk, size_t len, tp_err *err)
+static int collect_get(void *ctx, size_t cap, uint8_t **buf, tp_err *err)
 {
 	collect *c = ctx;
+	if (!(*buf = malloc(cap)))
+		return tp_err_set(err, -ENOMEM, "no memory");
+	c->bufs_out++;
+	return 0;
+}
+
+static int collect_chunk(void *ctx, uint8_t *chunk, size_t len, tp_err *err)
+{
+	collect *c = ctx;
+	int r;
 	if (c->fail_at >= 0 && (int)c->l.n == c->fail_at)
-		return tp_err_set(err, -EIO, "sink full at chunk %zu", c->l.n);
-	c->l.v[c->l.n++] = len;
-	return tp_buf_append(&c->all, chunk, len);
+		r = tp_err_set(err, -EIO, "sink full at chunk %zu", c->l.n);
+	else {
+		c->l.v[c->l.n++] = len;
+		r = tp_buf_append(&c->all, chunk, len);
+	}
+	free(chunk);
+	c->bufs_out--;
+	return r;
+}
+
+static void collect_put(void *ctx, uint8_t *buf)
+{
+	collect *c = ctx;
+	free(buf);
+	c->bufs_out--;
+}
+
+static const tp_chunk_stream_ops collect_ops = { collect_get, collect_chunk, collect_put };
+
+/* Chunks data with scan_chunk() over a growing contiguous chunk, grown by `piece` bytes. */
+static void chunk_all_contig(const uint8_t *data, size_t n, size_t avg, size_t piece, lens *out)
+{
+	tp_chunker c;
+	assert_int_equal(tp_chunker_init(&c, avg, NULL), 0);
+	out->n = 0;
+	size_t start = 0, have = 0;
+	while (start < n) {
+		size_t k = tp_chunker_scan_chunk(&c, data + start, have);
+		if (k) {
+			assert_true(out->n < MAXCH);
+			assert_true(k <= have);
+			out->v[out->n++] = k;
+			start += k;
+			have -= k;
+			continue;
+		}
+		if (start + have == n)
+			break;
+		have += piece && n - start - have > piece ? piece : n - start - have;
+	}
+	if (have)
+		out->v[out->n++] = have;
+}
+
+static void test_scan_chunk_matches(void **state)
+{
+	(void)state;
+	size_t n = 4u << 20;
+	uint8_t *d = gen_lcg(n);
+	lens got, fx;
+	fixture_lens("VEC2", &fx);
+	static const size_t pieces[] = { 0, 1, 63, 64, 65, 777, 4099, 16384, 16385, 1 << 20 };
+	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		chunk_all_contig(d, n, 65536, pieces[i], &got);
+		assert_lens_equal(&got, &fx);
+	}
+	free(d);
+	n = 48u << 20;
+	d = gen_lcg(n);
+	fixture_lens("VEC3", &fx);
+	chunk_all_contig(d, n, TP_CHUNK_SIZE_DEFAULT, 1 << 20, &got);
+	assert_lens_equal(&got, &fx);
+	free(d);
+	n = 1u << 20;
+	d = gen_counter(n);
+	fixture_lens("VEC1", &fx);
+	chunk_all_contig(d, n, 65536, 3000, &got);
+	assert_lens_equal(&got, &fx);
+	free(d);
+	n = 3u << 20;
+	d = calloc(1, n);
+	fixture_lens("VEC4", &fx); /* zeros: every cut at max */
+	chunk_all_contig(d, n, 65536, 100000, &got);
+	assert_lens_equal(&got, &fx);
+	free(d);
 }
 
 static void test_chunk_stream(void **state)
@@ -259,7 +342,7 @@ static void test_chunk_stream(void **state)
 	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
 		collect c = { .fail_at = -1 };
 		tp_chunk_stream s;
-		assert_int_equal(tp_chunk_stream_init(&s, 0, 65536, collect_fn, &c, NULL), 0);
+		assert_int_equal(tp_chunk_stream_init(&s, 0, 65536, &collect_ops, &c, NULL), 0);
 		for (size_t off = 0; off < n; off += pieces[i])
 			assert_int_equal(tp_chunk_stream_push(&s, d + off, n - off < pieces[i] ? n - off : pieces[i], NULL), 0);
 		assert_int_equal(tp_chunk_stream_finish(&s, NULL), 0);
@@ -269,23 +352,57 @@ static void test_chunk_stream(void **state)
 		assert_int_equal(c.all.len, n);
 		assert_memory_equal(c.all.data, d, n);
 		tp_chunk_stream_free(&s);
+		assert_int_equal(c.bufs_out, 0);
+		tp_buf_free(&c.all);
+	}
+	/* written in place through space/commit: same chunks */
+	{
+		collect c = { .fail_at = -1 };
+		tp_chunk_stream s;
+		assert_int_equal(tp_chunk_stream_init(&s, 0, 65536, &collect_ops, &c, NULL), 0);
+		assert_int_equal(s.cap, 262144);
+		size_t off = 0;
+		while (off < n) {
+			uint8_t *sp;
+			size_t avail;
+			assert_int_equal(tp_chunk_stream_space(&s, &sp, &avail, NULL), 0);
+			assert_true(avail > 0 && avail <= s.cap);
+			size_t k = avail < 5000 ? avail : 5000;
+			if (k > n - off)
+				k = n - off;
+			memcpy(sp, d + off, k);
+			assert_int_equal(tp_chunk_stream_push(&s, sp, k, NULL), 0); /* in place: no copy */
+			off += k;
+		}
+		assert_int_equal(tp_chunk_stream_finish(&s, NULL), 0);
+		assert_lens_equal(&c.l, &fx);
+		assert_memory_equal(c.all.data, d, n);
+		tp_err e = { 0 };
+		uint8_t *sp;
+		size_t avail;
+		assert_int_equal(tp_chunk_stream_space(&s, &sp, &avail, NULL), 0);
+		assert_int_equal(tp_chunk_stream_commit(&s, avail + 1, &e), -EINVAL);
+		assert_non_null(strstr(e.msg, "commit"));
+		tp_chunk_stream_free(&s);
+		assert_int_equal(c.bufs_out, 0);
 		tp_buf_free(&c.all);
 	}
 	/* empty stream: no chunk */
 	collect c = { .fail_at = -1 };
 	tp_chunk_stream s;
-	assert_int_equal(tp_chunk_stream_init(&s, 0, 65536, collect_fn, &c, NULL), 0);
+	assert_int_equal(tp_chunk_stream_init(&s, 0, 65536, &collect_ops, &c, NULL), 0);
 	assert_int_equal(tp_chunk_stream_finish(&s, NULL), 0);
 	assert_int_equal(c.l.n, 0);
 	tp_chunk_stream_free(&s);
 	/* a sink error stops the stream and is returned */
 	collect f = { .fail_at = 3 };
 	tp_err e = { 0 };
-	assert_int_equal(tp_chunk_stream_init(&s, 0, 65536, collect_fn, &f, NULL), 0);
+	assert_int_equal(tp_chunk_stream_init(&s, 0, 65536, &collect_ops, &f, NULL), 0);
 	assert_int_equal(tp_chunk_stream_push(&s, d, n, &e), -EIO);
 	assert_non_null(strstr(e.msg, "sink full at chunk 3"));
 	assert_int_equal(f.l.n, 3);
 	tp_chunk_stream_free(&s);
+	assert_int_equal(f.bufs_out, 0);
 	tp_buf_free(&f.all);
 	free(d);
 }
@@ -297,7 +414,7 @@ static void test_fixed(void **state)
 	uint8_t *d = gen_lcg(n);
 	collect c = { .fail_at = -1 };
 	tp_chunk_stream s;
-	assert_int_equal(tp_chunk_stream_init(&s, 1, 65536, collect_fn, &c, NULL), 0);
+	assert_int_equal(tp_chunk_stream_init(&s, 1, 65536, &collect_ops, &c, NULL), 0);
 	for (size_t off = 0; off < n; off += 10000)
 		assert_int_equal(tp_chunk_stream_push(&s, d + off, n - off < 10000 ? n - off : 10000, NULL), 0);
 	assert_int_equal(tp_chunk_stream_finish(&s, NULL), 0);
@@ -307,6 +424,7 @@ static void test_fixed(void **state)
 	assert_int_equal(c.l.v[16], 5);
 	assert_memory_equal(c.all.data, d, n);
 	tp_chunk_stream_free(&s);
+	assert_int_equal(c.bufs_out, 0);
 	tp_buf_free(&c.all);
 	tp_fixed_chunker f;
 	assert_int_equal(tp_fixed_chunker_init(&f, 65536, NULL), 0);
@@ -325,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_vec2_and_split_independence),
 		cmocka_unit_test(test_vec3_default_avg),
 		cmocka_unit_test(test_vec4_vec5_zeros),
+		cmocka_unit_test(test_scan_chunk_matches),
 		cmocka_unit_test(test_chunk_stream),
 		cmocka_unit_test(test_fixed),
 	};
