@@ -209,7 +209,7 @@ static void test_roundtrip(void **state)
 	tp_pxar_create_stats st;
 	assert_int_equal(tp_pcat1_writer_init(&w, tp_pxar_sink_buf, &cat, &e), 0);
 	assert_int_equal(tp_pcat1_begin_dir(&w, "root.pxar.didx", &e), 0);
-	tp_pxar_create_opts co = { 0, tp_pxar_create_pcat1_cb, &w, &st };
+	tp_pxar_create_opts co = { .on_entry = tp_pxar_create_pcat1_cb, .cb_ctx = &w, .stats = &st };
 	if (tp_pxar_create(P("src"), tp_pxar_sink_buf, &arch, &co, &e) < 0)
 		fail_msg("%s", e.msg);
 	assert_int_equal(tp_pcat1_end_dir(&w, &e), 0);
