@@ -24,13 +24,20 @@ void tp_hmac_sha256(const uint8_t *key, size_t keylen, const void *data, size_t 
 
 /*
  * CRC-32 (IEEE, as zlib's crc32), continuing from crc (start with 0).  On
- * x86-64 CPUs with PCLMULQDQ (detected at run time) it folds 64 bytes per
- * step with carry-less multiplication; elsewhere it is zlib's.
+ * x86-64 it folds with carry-less multiplication when the CPU has it
+ * (detected at run time): 128 bytes per step with VPCLMULQDQ + AVX2, 64 with
+ * PCLMULQDQ; elsewhere it is zlib's.
  */
 uint32_t tp_crc32(uint32_t crc, const void *data, size_t len);
-/* The same through zlib only (the reference the fast path is tested against). */
+/* The same through zlib only (the reference the fast paths are tested against). */
 uint32_t tp_crc32_zlib(uint32_t crc, const void *data, size_t len);
-/* "pclmul" or "zlib": what tp_crc32 uses on this CPU. */
+/* "vpclmulqdq", "pclmul" or "zlib": what tp_crc32 uses now. */
 const char *tp_crc32_impl(void);
+/*
+ * For tests and benchmarks (not thread-safe against running CRCs): makes
+ * tp_crc32 use the named implementation.  -ENOTSUP when this CPU or build
+ * lacks it, -EINVAL for an unknown name.
+ */
+int tp_crc32_select(const char *name);
 
 #endif

@@ -1,4 +1,5 @@
 /* Unit test: SipHash vectors (incl. the 23 pxar htypes), CRC-32 (fast path against zlib), AES-GCM, PBKDF2. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,23 +67,20 @@ static uint64_t rng_next(uint64_t *s)
 	return *s * 2685821657736338717ULL;
 }
 
-/* The fast path (whatever tp_crc32_impl names) against zlib's crc32 on random lengths, offsets and seeds. */
-static void test_crc32_vs_zlib(void **state)
+/* Each implementation this CPU has against zlib's crc32 on random lengths, offsets and seeds. */
+static void crc32_vs_zlib(void)
 {
-	(void)state;
 	enum { MAXLEN = 70000, PAD = 64 };
 	uint8_t *buf = malloc(MAXLEN + PAD);
 	assert_non_null(buf);
 	uint64_t s = 0x9e3779b97f4a7c15ULL;
 	for (size_t i = 0; i < MAXLEN + PAD; i++)
 		buf[i] = (uint8_t)(rng_next(&s) >> 56);
-	const char *impl = tp_crc32_impl();
-	assert_true(!strcmp(impl, "pclmul") || !strcmp(impl, "zlib"));
-	/* every length around the fold thresholds (16, 64, 128) at every alignment */
+	/* every length around the fold thresholds (16, 64, 128, 256) at every alignment */
 	for (size_t len = 0; len <= 300; len++)
 		for (size_t off = 0; off < 16; off++)
 			assert_int_equal(tp_crc32(0, buf + off, len), (uint32_t)crc32(0, buf + off, (uInt)len));
-	for (int i = 0; i < 3000; i++) {
+	for (int i = 0; i < 2000; i++) {
 		size_t len = (size_t)(rng_next(&s) % (MAXLEN + 1));
 		size_t off = (size_t)(rng_next(&s) % PAD);
 		uint32_t seed = (uint32_t)rng_next(&s);
@@ -106,7 +104,37 @@ static void test_crc32_vs_zlib(void **state)
 	assert_int_equal(tp_crc32(0, buf, MAXLEN), (uint32_t)crc32(0, buf, MAXLEN));
 	memset(buf, 0xff, MAXLEN);
 	assert_int_equal(tp_crc32(0xffffffffu, buf, MAXLEN), (uint32_t)crc32(0xffffffffu, buf, MAXLEN));
+	assert_int_equal(tp_crc32(0, "123456789", 9), 0xcbf43926u);
 	free(buf);
+}
+
+static void test_crc32_vs_zlib(void **state)
+{
+	(void)state;
+	const char *dflt = tp_crc32_impl();
+	assert_true(!strcmp(dflt, "vpclmulqdq") || !strcmp(dflt, "pclmul") || !strcmp(dflt, "zlib"));
+	static const char *const names[] = { "zlib", "pclmul", "vpclmulqdq" };
+	int tested = 0;
+	for (int i = 0; i < 3; i++) {
+		int r = tp_crc32_select(names[i]);
+		if (r == -ENOTSUP)
+			continue;
+		assert_int_equal(r, 0);
+		assert_string_equal(tp_crc32_impl(), names[i]);
+		crc32_vs_zlib();
+		tested++;
+	}
+	assert_true(tested >= 1);
+	assert_int_equal(tp_crc32_select("sse9"), -EINVAL);
+	assert_int_equal(tp_crc32_select(dflt), 0);
+	assert_string_equal(tp_crc32_impl(), dflt);
+#if defined(__x86_64__) && !defined(TP_CRC_NO_SIMD)
+	/* a CPU with PCLMULQDQ gets a folding implementation by default */
+	if (__builtin_cpu_supports("pclmul"))
+		assert_string_not_equal(dflt, "zlib");
+	if (__builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("avx2"))
+		assert_string_equal(dflt, "vpclmulqdq");
+#endif
 }
 
 static void test_aes_gcm_roundtrip_and_tamper(void **state)
