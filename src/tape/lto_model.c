@@ -42,11 +42,23 @@ int tp_lto_gen_parse(const char *s, int *gen, tp_err *err)
 			  TP_LTO_GEN_MIN, TP_LTO_GEN_MAX);
 }
 
+/* bytes on the cartridge -> bytes on the native one (saturating: a huge count must not wrap) */
+static uint64_t scaled(uint64_t bytes, double scale)
+{
+	double v = (double)bytes * scale;
+	return v >= 18446744073709549568.0 ? UINT64_MAX : (uint64_t)v;
+}
+
 double tp_lto_scale(const tp_lto_gen *g, uint64_t media_bytes)
 {
 	if (!media_bytes)
 		return 1.0;
 	return (double)g->capacity / (double)media_bytes;
+}
+
+uint64_t tp_lto_native_bytes(const tp_lto_gen *g, uint64_t bytes, uint64_t media_bytes)
+{
+	return scaled(bytes, tp_lto_scale(g, media_bytes));
 }
 
 double tp_lto_transfer_seconds(const tp_lto_gen *g, uint64_t bytes)
@@ -73,6 +85,18 @@ double tp_lto_locate_seconds(const tp_lto_gen *g, uint64_t distance)
 double tp_lto_rewind_seconds(const tp_lto_gen *g, uint64_t from_pos)
 {
 	return linear_seek(g->min_locate_s, g->avg_rewind_s, from_pos, g->capacity);
+}
+
+int tp_lto_read_through(const tp_lto_gen *g, uint64_t gap, uint64_t media_bytes)
+{
+	uint64_t native = tp_lto_native_bytes(g, gap, media_bytes);
+	return !gap || tp_lto_transfer_seconds(g, native) <= tp_lto_locate_seconds(g, native);
+}
+
+/* min + 2 (avg - min) d / C = d / rate  =>  d = min / (1 / rate - 2 (avg - min) / C) */
+double tp_lto_break_even_bytes(const tp_lto_gen *g)
+{
+	return g->min_locate_s / (1.0 / (g->rate_mb_s * 1e6) - 2.0 * (g->avg_locate_s - g->min_locate_s) / (double)g->capacity);
 }
 
 void tp_tape_counters_add(tp_tape_counters *sum, const tp_tape_counters *c)
@@ -125,8 +149,9 @@ void tp_lto_estimate_counters(const tp_lto_gen *g, const tp_tape_counters *c, ui
 				    g->capacity);
 	out->space_s = summed_seek(g->min_locate_s, g->avg_locate_s, c->spaces, (double)c->space_bytes * scale,
 				   g->capacity);
-	out->read_s = tp_lto_transfer_seconds(g, c->bytes_read);
-	out->write_s = tp_lto_transfer_seconds(g, c->bytes_written);
+	/* transfers are scaled like distances: the cartridge is a miniature of a native one */
+	out->read_s = tp_lto_transfer_seconds(g, scaled(c->bytes_read, scale));
+	out->write_s = tp_lto_transfer_seconds(g, scaled(c->bytes_written, scale));
 	total(out);
 }
 
@@ -172,13 +197,13 @@ int tp_lto_estimate_plan(const tp_lto_gen *g, const tp_lto_step *steps, size_t n
 			pos = 0;
 			break;
 		case TP_LTO_STEP_UNLOAD:
-			out->rewind_s += tp_lto_rewind_seconds(g, (uint64_t)((double)pos * scale));
+			out->rewind_s += tp_lto_rewind_seconds(g, scaled(pos, scale));
 			out->unload_s += g->unload_s;
 			loaded = 0;
 			pos = 0;
 			break;
 		case TP_LTO_STEP_REWIND:
-			out->rewind_s += tp_lto_rewind_seconds(g, (uint64_t)((double)pos * scale));
+			out->rewind_s += tp_lto_rewind_seconds(g, scaled(pos, scale));
 			pos = 0;
 			break;
 		case TP_LTO_STEP_LOCATE: {
@@ -186,7 +211,7 @@ int tp_lto_estimate_plan(const tp_lto_gen *g, const tp_lto_step *steps, size_t n
 				return tp_err_set(err, -EINVAL, "plan step %zu (locate): position %llu beyond the cartridge (%llu bytes)",
 						  i, (unsigned long long)s->arg, (unsigned long long)limit);
 			uint64_t d = s->arg > pos ? s->arg - pos : pos - s->arg;
-			out->locate_s += tp_lto_locate_seconds(g, (uint64_t)((double)d * scale));
+			out->locate_s += tp_lto_locate_seconds(g, scaled(d, scale));
 			pos = s->arg;
 			break;
 		}
@@ -197,9 +222,9 @@ int tp_lto_estimate_plan(const tp_lto_gen *g, const tp_lto_step *steps, size_t n
 						  i, step_name(s->kind), (unsigned long long)s->arg,
 						  (unsigned long long)pos, (unsigned long long)limit);
 			if (s->kind == TP_LTO_STEP_READ)
-				out->read_s += tp_lto_transfer_seconds(g, s->arg);
+				out->read_s += tp_lto_transfer_seconds(g, scaled(s->arg, scale));
 			else
-				out->write_s += tp_lto_transfer_seconds(g, s->arg);
+				out->write_s += tp_lto_transfer_seconds(g, scaled(s->arg, scale));
 			pos += s->arg;
 			break;
 		}

@@ -39,6 +39,18 @@ int tp_lto_gen_parse(const char *s, int *gen, tp_err *err);
  * media_bytes 0 means "a real cartridge" (factor 1).
  */
 double tp_lto_scale(const tp_lto_gen *g, uint64_t media_bytes);
+/* bytes on a cartridge of media_bytes -> bytes on the native cartridge (saturating). */
+uint64_t tp_lto_native_bytes(const tp_lto_gen *g, uint64_t bytes, uint64_t media_bytes);
+
+/*
+ * Break-even of the planner and the executor: 1 when reading `gap` bytes
+ * (on a cartridge of media_bytes) costs no more tape time than a LOCATE
+ * over them, both scaled to the native cartridge; 0 otherwise.  gap 0 is 1.
+ * tp_lto_break_even_bytes gives the native distance where the two are equal
+ * (about 802 MB on LTO-9).
+ */
+int tp_lto_read_through(const tp_lto_gen *g, uint64_t gap, uint64_t media_bytes);
+double tp_lto_break_even_bytes(const tp_lto_gen *g);
 
 /*
  * Elementary times.  Distances are in native-tape bytes (already scaled).
@@ -76,7 +88,9 @@ typedef struct tp_lto_estimate {
 
 /*
  * Estimate for counters gathered on cartridges of media_bytes (0 = real
- * cartridge).  Summed distances make the per-operation fixed costs exact and
+ * cartridge).  Distances and transfers are both scaled by tp_lto_scale, so
+ * a virtual cartridge is a miniature of a full native one (reading all of it
+ * takes as long as reading a native cartridge).  Summed distances make the per-operation fixed costs exact and
  * the distance part linear, so estimating a sum of counters equals summing
  * the estimates.
  */
@@ -101,7 +115,8 @@ typedef struct tp_lto_step {
 
 /*
  * Walks the steps keeping the tape position (bytes on a cartridge of
- * media_bytes, 0 = real) and returns the estimate.  -EINVAL naming the step
+ * media_bytes, 0 = real) and returns the estimate; distances and transfers
+ * scaled as in tp_lto_estimate_counters.  -EINVAL naming the step
  * for an unknown kind, a read/write/locate/rewind with no cartridge loaded,
  * or a position beyond the cartridge.
  */

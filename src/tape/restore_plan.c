@@ -392,13 +392,19 @@ static const tp_lto_gen *gen_of(const tp_restore_request *req)
 	return req->gen ? req->gen : tp_lto_gen_get(9);
 }
 
-/* Merging a gap is worth it when reading it costs no more than a LOCATE over it. */
-static int gap_worth_reading(const tp_restore_request *req, uint64_t gap_bytes)
+/*
+ * Two ranges of one file are merged when the whole blocks between them cost
+ * no more to read than a LOCATE over them (tp_lto_read_through, the same
+ * scaled model as the estimate and the executor's seek_forward).  Ranges
+ * that touch the same or adjacent blocks are always merged: nothing lies
+ * between them to skip.
+ */
+static int gap_worth_reading(const tp_restore_request *req, uint64_t prev_end, uint64_t next_start)
 {
-	const tp_lto_gen *g = gen_of(req);
-	double scale = tp_lto_scale(g, req->media_bytes);
-	uint64_t native = (uint64_t)((double)gap_bytes * scale);
-	return tp_lto_transfer_seconds(g, native) <= tp_lto_locate_seconds(g, native);
+	uint64_t last = tp_tape_block_of(prev_end > 0 ? prev_end - 1 : 0), next = tp_tape_block_of(next_start);
+	if (next <= last + 1)
+		return 1;
+	return tp_lto_read_through(gen_of(req), (next - last - 1) * TP_TAPE_BLOCK_SIZE, req->media_bytes);
 }
 
 static int build_reads(struct builder *B, tp_err *err)
@@ -428,8 +434,7 @@ static int build_reads(struct builder *B, tp_err *err)
 		size_t j = i + 1;
 		while (j < B->nneeds && B->needs[j].loc.seq_nr == rd.seq && B->needs[j].loc.file_nr == rd.file_nr) {
 			uint64_t s = (uint64_t)B->needs[j].loc.offset;
-			uint64_t same_block = tp_tape_block_of(s) == tp_tape_block_of(rd.end > 0 ? rd.end - 1 : 0);
-			if (s > rd.end && !same_block && !gap_worth_reading(B->req, s - rd.end))
+			if (s > rd.end && !gap_worth_reading(B->req, rd.end, s))
 				break;
 			uint64_t e = s + (uint64_t)B->needs[j].loc.size;
 			if (e > rd.end)

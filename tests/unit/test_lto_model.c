@@ -105,6 +105,9 @@ static void test_scale(void **state)
 	const tp_lto_gen *g = tp_lto_gen_get(9);
 	NEAR(tp_lto_scale(g, 0), 1.0);
 	NEAR(tp_lto_scale(g, 64ull << 20), 18e12 / (double)(64ull << 20));
+	assert_true(tp_lto_native_bytes(g, 32ull << 20, 64ull << 20) == 9000000000000ULL);
+	assert_true(tp_lto_native_bytes(g, 12345, 0) == 12345);
+	assert_true(tp_lto_native_bytes(g, UINT64_MAX, 1) == UINT64_MAX); /* saturates */
 	/* half of a virtual cartridge is half of a native one */
 	tp_tape_counters c;
 	memset(&c, 0, sizeof(c));
@@ -115,6 +118,48 @@ static void test_scale(void **state)
 	NEAR(e.locate_s, tp_lto_locate_seconds(g, g->capacity / 2));
 	NEAR(e.locate_s, 65.0);
 	NEAR(e.total_s, e.locate_s);
+	/*
+	 * Transfers are scaled too: reading a quarter of a 64 MiB virtual
+	 * cartridge is reading 4.5 TB = 4.5e12 / 400e6 = 11250 s on LTO-9, and
+	 * writing all of it 18e12 / 400e6 = 45000 s.
+	 */
+	memset(&c, 0, sizeof(c));
+	c.bytes_read = 16ull << 20;
+	c.bytes_written = 64ull << 20;
+	tp_lto_estimate_counters(g, &c, 64ull << 20, &e);
+	NEAR(e.read_s, 11250.0);
+	NEAR(e.write_s, 45000.0);
+	NEAR(e.total_s, 56250.0);
+	/* on a real cartridge (media_bytes 0) nothing is scaled: 16 MiB = 16777216 / 400e6 s */
+	tp_lto_estimate_counters(g, &c, 0, &e);
+	NEAR(e.read_s, 16777216.0 / 400e6);
+}
+
+static void test_break_even(void **state)
+{
+	(void)state;
+	const tp_lto_gen *g = tp_lto_gen_get(9);
+	/*
+	 * 2 + 2 (65 - 2) d / 18e12 = d / 400e6
+	 * => d = 2 / (1 / 400e6 - 126 / 18e12) = 2 / (2.5e-9 - 7e-12) = 802 246 289.6 bytes
+	 */
+	double be = tp_lto_break_even_bytes(g);
+	assert_true(fabs_(be - 802246289.6) < 1.0);
+	NEAR(tp_lto_transfer_seconds(g, (uint64_t)be), tp_lto_locate_seconds(g, (uint64_t)be));
+	/* real cartridge: 800 MB is read through, 805 MB located over, 0 always "read" */
+	assert_int_equal(tp_lto_read_through(g, 800000000ULL, 0), 1);
+	assert_int_equal(tp_lto_read_through(g, 805000000ULL, 0), 0);
+	assert_int_equal(tp_lto_read_through(g, 0, 0), 1);
+	/*
+	 * A 64 MiB virtual cartridge: the same break-even scaled down,
+	 * 802246289.6 * 67108864 / 18e12 = 2991 bytes, so 2 KiB are read
+	 * through and one 256 KiB block (70 GB native) is located over.
+	 */
+	assert_int_equal(tp_lto_read_through(g, 2048, 64ull << 20), 1);
+	assert_int_equal(tp_lto_read_through(g, 4096, 64ull << 20), 0);
+	assert_int_equal(tp_lto_read_through(g, 256 * 1024, 64ull << 20), 0);
+	/* LTO-5: 2 / (1 / 140e6 - 108 / 1.5e12) = 282 851 139.5 bytes */
+	assert_true(fabs_(tp_lto_break_even_bytes(tp_lto_gen_get(5)) - 282851139.5) < 1.0);
 }
 
 static void test_counters_estimate(void **state)
@@ -175,7 +220,8 @@ static void test_plan(void **state)
 	NEAR(e.changer_s, TP_LTO_CHANGER_MOVE_S);
 	NEAR(e.load_s, 16.0);
 	NEAR(e.locate_s, 65.0);
-	NEAR(e.read_s, (double)(4ull << 20) / 400e6);
+	/* 4 MiB of 64 MiB = 1/16 of 18 TB = 1.125e12 bytes / 400e6 = 2812.5 s */
+	NEAR(e.read_s, 2812.5);
 	NEAR(e.rewind_s, tp_lto_rewind_seconds(g, (uint64_t)(36.0 / 64.0 * 18e12)));
 	NEAR(e.unload_s, 56.0);
 	NEAR(e.total_s, e.changer_s + e.load_s + e.locate_s + e.read_s + e.rewind_s + e.unload_s);
@@ -187,6 +233,18 @@ static void test_plan(void **state)
 	assert_int_equal(tp_lto_estimate_plan(g, through, 3, 0, &et, &err), 0);
 	assert_int_equal(tp_lto_estimate_plan(g, seek, 3, 0, &es, &err), 0);
 	assert_true(et.total_s < es.total_s);
+	/*
+	 * On a 64 MiB virtual cartridge the same 1 MiB gap stands for 281 GB:
+	 * reading it takes 18e12 / 64 / 400e6 = 703.125 s, a LOCATE over it
+	 * 2 + 126 / 64 = 3.96875 s, so locating wins, as the planner decides.
+	 */
+	assert_int_equal(tp_lto_estimate_plan(g, through, 3, media, &et, &err), 0);
+	assert_int_equal(tp_lto_estimate_plan(g, seek, 3, media, &es, &err), 0);
+	NEAR(et.read_s, 2 * 703.125);
+	NEAR(es.locate_s, 3.96875);
+	NEAR(es.read_s, 703.125);
+	assert_true(es.total_s < et.total_s);
+	assert_int_equal(tp_lto_read_through(g, 1 << 20, media), 0);
 
 	/* errors name the step */
 	tp_lto_step noload[] = { { TP_LTO_STEP_READ, 10 } };
@@ -210,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_transfer),
 		cmocka_unit_test(test_locate_monotonic_and_mean),
 		cmocka_unit_test(test_scale),
+		cmocka_unit_test(test_break_even),
 		cmocka_unit_test(test_counters_estimate),
 		cmocka_unit_test(test_plan),
 	};
