@@ -22,6 +22,22 @@ build() { # dir, options...
 	ok "build $d"
 }
 
+# The sanitizer and fuzz builds are compiled in the background while the
+# plain build's tests run (much of an e2e test is waiting on files and
+# processes); build_wait reports one of them when its tests are next.
+build_bg() { # dir, options...
+	local d=$1; shift
+	(bash scripts/build.sh "$d" "$@" >"$logdir/build-$d.log" 2>&1; echo $? >"$logdir/build-$d.rc") &
+}
+build_wait() { # dir
+	local d=$1
+	while [ ! -f "$logdir/build-$d.rc" ]; do sleep 1; done
+	if [ "$(cat "$logdir/build-$d.rc")" != 0 ]; then
+		cat "$logdir/build-$d.log"; bad "build $d"; return 1
+	fi
+	ok "build $d"
+}
+
 # Unit tests get a private tmpfs on /tmp when we may make one (root, mount
 # namespaces): each creates datastores of 65,536 directories, which on a
 # journalling disk costs minutes, and a private /tmp also keeps tests apart.
@@ -49,6 +65,13 @@ run_units() { # build dir, label
 }
 
 if build build -Dwerror=true; then
+	if [ $quick = 0 ]; then
+		bg_builds=1
+		# -Werror is enforced by the plain build; GCC 12 emits false positives under sanitizers
+		(build_bg build-asan -Dwerror=false -Db_sanitize=address,undefined -Db_lundef=false; wait
+		 CC=clang build_bg build-fuzz -Dfuzz=true -Dtests=disabled -Db_sanitize=address,undefined \
+			-Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link; wait) &
+	fi
 	run_units build unit
 	export TAPIR_BIN="$PWD/build/tapir"
 	for t in tests/e2e/t[0-9]*.sh; do
@@ -64,29 +87,44 @@ if build build -Dwerror=true; then
 	done
 fi
 
-if [ $quick = 0 ]; then
-	# -Werror is enforced by the plain build; GCC 12 emits false positives under sanitizers
-	if build build-asan -Dwerror=false -Db_sanitize=address,undefined -Db_lundef=false; then
+if [ $quick = 0 ] && [ -n "${bg_builds:-}" ]; then
+	if build_wait build-asan; then
 		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 		run_units build-asan asan
 		unset ASAN_OPTIONS UBSAN_OPTIONS
 	fi
-	if CC=clang build build-fuzz -Dfuzz=true -Dtests=disabled -Db_sanitize=address,undefined \
-		-Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link; then
+	if build_wait build-fuzz; then
 		secs=${FUZZ_SECONDS:-20}
+		# one fuzzer per core at a time: each is single-threaded
+		fuzz_one() { # target binary; writes its log and rc
+			local f=$1 n corpus
+			n=$(basename "$f")
+			corpus=$(mktemp -d)
+			[ -d "tests/fuzz/corpus/$n" ] && cp -r "tests/fuzz/corpus/$n/." "$corpus/"
+			timeout $((secs + 120)) "$f" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 \
+				"$corpus" >"$logdir/fuzz-$n.log" 2>&1
+			echo $? >"$logdir/fuzz-$n.rc"
+			rm -rf "$corpus"
+		}
+		targets=()
 		for f in build-fuzz/fuzz_*; do
 			[ -f "$f" ] && [ -x "$f" ] || continue
 			n=$(basename "$f")
 			[ -n "$pattern" ] && [[ "$n" != *$pattern* ]] && continue
-			corpus=$(mktemp -d)
-			[ -d "tests/fuzz/corpus/$n" ] && cp -r "tests/fuzz/corpus/$n/." "$corpus/"
-			if timeout $((secs + 120)) "$f" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 \
-				"$corpus" >"$logdir/fuzz-$n.log" 2>&1; then
+			targets+=("$f")
+		done
+		jobs=$(nproc 2>/dev/null || echo 2)
+		for ((i = 0; i < ${#targets[@]}; i += jobs)); do
+			for f in "${targets[@]:i:jobs}"; do fuzz_one "$f" & done
+			wait
+		done
+		for f in "${targets[@]}"; do
+			n=$(basename "$f")
+			if [ "$(cat "$logdir/fuzz-$n.rc" 2>/dev/null)" = 0 ]; then
 				ok "fuzz $n"
 			else
 				tail -40 "$logdir/fuzz-$n.log"; bad "fuzz $n"
 			fi
-			rm -rf "$corpus"
 		done
 	fi
 fi
