@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "base/fsutil.h"
 #include "base/hex.h"
@@ -139,6 +140,36 @@ out:
 	if (r < 0)
 		tp_buf_reset(out);
 	return r;
+}
+
+int tp_blob_encode_cctx(void *zstd_cctx, const void *data, size_t len, const tp_crypt_config *cc,
+			int compress, tp_buf *out, tp_err *err)
+{
+	if (cc || !compress || !zstd_cctx || len == 0)
+		return tp_blob_encode(data, len, cc, compress, out, err);
+	tp_buf_reset(out);
+	if (len > TP_BLOB_MAX_SIZE)
+		return tp_err_set(err, -EFBIG, "blob encode: data too large (%zu bytes, limit %u)", len,
+				  TP_BLOB_MAX_SIZE);
+	size_t h = tp_blob_header_len(TP_BLOB_ZSTD), bound = ZSTD_compressBound(len);
+	int r = tp_buf_reserve(out, h + bound);
+	if (r < 0)
+		return tp_err_set(err, r, "out of memory encoding a blob");
+	/* PBS 3.x keeps the compressed form only when strictly smaller: bound the output at len - 1 */
+	size_t z = ZSTD_compressCCtx(zstd_cctx, out->data + h, len - 1, data, len, 1);
+	int kind = TP_BLOB_ZSTD;
+	if (ZSTD_isError(z)) {
+		if (ZSTD_getErrorCode(z) != ZSTD_error_dstSize_tooSmall)
+			return tp_err_set(err, -EIO, "blob encode: zstd: %s", ZSTD_getErrorName(z));
+		kind = TP_BLOB_PLAIN;
+		z = len;
+		memcpy(out->data + tp_blob_header_len(kind), data, len);
+	}
+	h = tp_blob_header_len(kind);
+	memcpy(out->data, tp_magic(kind_magic[kind]), 8);
+	out->len = h + z;
+	tp_put_le32(out->data + 8, tp_crc32(0, out->data + h, z));
+	return 0;
 }
 
 int tp_blob_encode_chunk(const void *data, size_t len, const tp_crypt_config *cc, int compress,

@@ -53,6 +53,15 @@ int tp_blob_digest(const tp_crypt_config *cc, const void *data, size_t len, uint
 int tp_blob_encode_chunk(const void *data, size_t len, const tp_crypt_config *cc, int compress,
 			 tp_buf *out, uint8_t digest[32], tp_err *err);
 
+/*
+ * tp_blob_encode with a caller-owned zstd compression context (a ZSTD_CCtx *,
+ * reused across calls by one thread): an unencrypted blob is compressed
+ * straight into out, without a scratch buffer or a copy.  Same bytes as
+ * tp_blob_encode.
+ */
+int tp_blob_encode_cctx(void *zstd_cctx, const void *data, size_t len, const tp_crypt_config *cc,
+			int compress, tp_buf *out, tp_err *err);
+
 /* Stored CRC (LE at offset 8) and the CRC-32 over everything after the header. */
 uint32_t tp_blob_stored_crc(const void *blob);
 uint32_t tp_blob_compute_crc(const void *blob, size_t len, int kind);

@@ -2,11 +2,13 @@
 #include "store/backup.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "base/fsutil.h"
 #include "base/log.h"
@@ -70,10 +72,35 @@ struct arc {
 	tp_backup_stats *st;
 };
 
+/* One zstd context per worker thread, freed when the thread ends. */
+static pthread_key_t cctx_key;
+static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
+static int cctx_key_ok;
+
+static void cctx_free(void *c)
+{
+	ZSTD_freeCCtx(c);
+}
+
+static void cctx_key_init(void)
+{
+	cctx_key_ok = pthread_key_create(&cctx_key, cctx_free) == 0;
+}
+
 static int encode_chunk(void *ctx, const uint8_t *data, size_t len, uint8_t digest[32], tp_buf *blob, tp_err *err)
 {
 	const tp_backup_opts *o = ctx;
-	return tp_blob_encode_chunk(data, len, o->cc, 1, blob, digest, err);
+	pthread_once(&cctx_once, cctx_key_init);
+	ZSTD_CCtx *z = cctx_key_ok ? pthread_getspecific(cctx_key) : NULL;
+	if (!z && cctx_key_ok) {
+		if (!(z = ZSTD_createCCtx()) || pthread_setspecific(cctx_key, z) != 0) {
+			ZSTD_freeCCtx(z);
+			return tp_err_set(err, -ENOMEM, "out of memory for a zstd context");
+		}
+	}
+	int r = tp_blob_digest(o->cc, data, len, digest, err);
+	/* without a context (no thread key) tp_blob_encode_cctx compresses the plain way */
+	return r < 0 ? r : tp_blob_encode_cctx(z, data, len, o->cc, 1, blob, err);
 }
 
 static int on_chunk_result(void *ctx, const uint8_t digest[32], uint64_t raw_len, uint64_t blob_len, int dup,

@@ -10,7 +10,9 @@
 
 #include "base/fsutil.h"
 #include "crypto/hash.h"
+#include "format/blob.h"
 #include "format/magic.h"
+#include <zstd.h>
 #include "store/chunk_pipeline.h"
 
 static char dir[64];
@@ -87,11 +89,46 @@ static void test_error_propagates(void **state)
 	tp_rm_rf(dir, NULL);
 }
 
+/* The backup workers' encoder (reused zstd context, compressed in place) gives tp_blob_encode's bytes. */
+static void test_blob_encode_cctx_same_bytes(void **state)
+{
+	(void)state;
+	ZSTD_CCtx *z = ZSTD_createCCtx();
+	assert_non_null(z);
+	size_t n = 300000;
+	uint8_t *d = malloc(n);
+	uint64_t x = 1;
+	tp_buf a = TP_BUF_INIT, b = TP_BUF_INIT;
+	for (int round = 0; round < 4; round++) {
+		for (size_t i = 0; i < n; i++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			/* 0: text-like, 1: random, 2: zeros, 3: random with one compressible half */
+			d[i] = round == 0 ? (uint8_t)('a' + (x >> 60)) : round == 2 ? 0 : round == 3 && i < n / 2 ? (uint8_t)(i / 1000) : (uint8_t)(x >> 56);
+		}
+		for (size_t len = 1; len <= n; len = len * 7 + 3) {
+			assert_int_equal(tp_blob_encode(d, len, NULL, 1, &a, NULL), 0);
+			assert_int_equal(tp_blob_encode_cctx(z, d, len, NULL, 1, &b, NULL), 0);
+			assert_int_equal(a.len, b.len);
+			assert_memory_equal(a.data, b.data, a.len);
+			assert_int_equal(tp_blob_check(b.data, b.len, "t", NULL), tp_blob_kind_of(a.data, a.len, "t", NULL));
+		}
+		assert_int_equal(tp_blob_encode(d, n, NULL, 1, &a, NULL), 0);
+		assert_int_equal(tp_blob_encode_cctx(z, d, n, NULL, 1, &b, NULL), 0);
+		assert_int_equal(tp_blob_kind_of(b.data, b.len, "t", NULL), round == 1 ? TP_BLOB_PLAIN : TP_BLOB_ZSTD);
+		assert_memory_equal(a.data, b.data, a.len);
+	}
+	tp_buf_free(&a);
+	tp_buf_free(&b);
+	free(d);
+	ZSTD_freeCCtx(z);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order_and_dedup),
 		cmocka_unit_test(test_error_propagates),
+		cmocka_unit_test(test_blob_encode_cctx_same_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
