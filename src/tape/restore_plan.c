@@ -233,7 +233,7 @@ static int on_digest(void *ctx, const uint8_t d[32])
 	tp_chunk_store *cs = &B->ds[s->target].cs;
 	uint64_t *v = tp_digest_set_ref(&B->plan->needed, d);
 	uint64_t bit = 1ULL << s->target;
-	if (v) { /* already planned for some target */
+	if (v && *v) { /* already planned for some target (0: dropped with a failed snapshot, plan it again) */
 		if (!(*v & bit)) {
 			if (tp_chunk_store_exists(cs, d))
 				B->present++;
@@ -268,7 +268,9 @@ static int on_digest(void *ctx, const uint8_t d[32])
 		if (x->loc.offset < 0 && loc[i].offset >= 0)
 			x->loc = loc[i];
 	x->live = 1;
-	if (tp_digest_set_add(&B->plan->needed, d, ((uint64_t)(B->nneeds + 1) << 32) | bit) < 0)
+	if (v)
+		*v = ((uint64_t)(B->nneeds + 1) << 32) | bit;
+	else if (tp_digest_set_add(&B->plan->needed, d, ((uint64_t)(B->nneeds + 1) << 32) | bit) < 0)
 		return -ENOMEM;
 	B->nneeds++;
 	return 0;
@@ -328,8 +330,13 @@ static int check_snapshot(struct builder *B, tp_restore_snap *s, tp_err *err)
 	if (r < 0)
 		return r;
 	if (B->missing) {
-		for (size_t i = mark; i < B->nneeds; i++)
+		/* its new needs are dropped; a later snapshot referencing one of them plans it again */
+		for (size_t i = mark; i < B->nneeds; i++) {
+			uint64_t *v = tp_digest_set_ref(&B->plan->needed, B->needs[i].digest);
+			if (v)
+				*v = 0;
 			B->needs[i].live = 0;
+		}
 		snap_fail(s, TP_RS_FAILED, "%llu of its chunks are not in the media set's catalog",
 			  (unsigned long long)B->missing);
 		return 0;
@@ -417,6 +424,17 @@ static int build_reads(struct builder *B, tp_err *err)
 		if (B->needs[i].live)
 			B->needs[live++] = B->needs[i];
 	B->nneeds = live;
+	/* the executor reads plan->needed: drop the entries of failed snapshots */
+	tp_digest_set keep = TP_DIGEST_SET_INIT;
+	size_t pos = 0;
+	uint64_t val;
+	for (const uint8_t *d; (d = tp_digest_set_next(&P->needed, &pos, &val));)
+		if (val && tp_digest_set_add(&keep, d, val) < 0) {
+			tp_digest_set_free(&keep);
+			return tp_err_set(err, -ENOMEM, "out of memory");
+		}
+	tp_digest_set_free(&P->needed);
+	P->needed = keep;
 	qsort(B->needs, B->nneeds, sizeof(*B->needs), need_cmp);
 	for (size_t i = 0; i < B->nneeds;) {
 		struct need *n = &B->needs[i];

@@ -1,0 +1,380 @@
+/* Unit test: the restore planner over a hand-built catalog (tape order, one pass, locate vs read through, present chunks, missing chunks) and the 2021 emulation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "base/fsutil.h"
+#include "format/media_label.h"
+#include "format/tape_block.h"
+#include "tape/catalog_db.h"
+#include "tape/inventory.h"
+#include "tape/restore_plan.h"
+
+#define NEAR(a, b) assert_true(((a) - (b)) < 1e-6 * (1.0 + (b)) && ((b) - (a)) < 1e-6 * (1.0 + (b)))
+
+static char home[256];
+static const uint8_t SET[16] = { 0x5e, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+/* media uuids deliberately not in sequence order: C < A < D < B */
+static const uint8_t MA[16] = { 0x40, 0xa }, MB[16] = { 0x90, 0xb }, MC[16] = { 0x10, 0xc }, MD[16] = { 0x70, 0xd };
+static const uint8_t *const MEDIA[4] = { MA, MB, MC, MD };
+static const char *const LABELS[4] = { "A00000L9", "B00001L9", "C00002L9", "D00003L9" };
+
+#define CHUNK_FILE_FIRST 4 /* labels and their filemarks take objects 0..3 */
+#define ENTRY 1000          /* bytes of every chunk entry (header + blob) */
+
+/* chunk archive blocks are TP_TAPE_BLOCK_PAYLOAD bytes of stream: entry k starts in block `block` */
+static int64_t at_block(uint64_t block) { return (int64_t)(block * TP_TAPE_BLOCK_PAYLOAD); }
+
+static void digest(uint8_t d[32], int n)
+{
+	memset(d, 0, 32);
+	d[0] = (uint8_t)n;
+	d[31] = 0xdd;
+}
+
+/* blocks the LTO-9 break-even allows to read through on a real cartridge (media_bytes 0) */
+static uint64_t kb;
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(home, sizeof(home), "/tmp/tapir-ut-rplan.XXXXXX");
+	assert_non_null(mkdtemp(home));
+	setenv("TAPIR_HOME", home, 1);
+	tp_err e = { 0 };
+	char path[300];
+	snprintf(path, sizeof(path), "%s/tgt", home);
+	assert_int_equal(tp_datastore_create("tgt", path, 0, &e), 0);
+
+	/* inventory: four tapes of one set, seq 0..3 */
+	tp_inventory inv;
+	assert_int_equal(tp_inventory_open(&inv, NULL, NULL, &e), 0);
+	for (int i = 0; i < 4; i++) {
+		tp_media_label l;
+		tp_media_set_label s;
+		memset(&l, 0, sizeof(l));
+		memset(&s, 0, sizeof(s));
+		memcpy(l.uuid, MEDIA[i], 16);
+		snprintf(l.label_text, sizeof(l.label_text), "%s", LABELS[i]);
+		l.ctime = 1767225600;
+		snprintf(l.pool, sizeof(l.pool), "p1");
+		snprintf(s.pool, sizeof(s.pool), "p1");
+		memcpy(s.uuid, SET, 16);
+		s.seq_nr = (uint64_t)i;
+		s.ctime = 1767225600 + i;
+		assert_int_equal(tp_inventory_store(&inv, &l, &s, 0, &e), 0);
+	}
+	tp_inventory_close(&inv);
+
+	kb = (uint64_t)(tp_lto_break_even_bytes(tp_lto_gen_get(9)) / TP_TAPE_BLOCK_SIZE);
+	assert_true(kb > 100); /* ~3060 blocks of 256 KiB */
+
+	/*
+	 * Tape A (seq 0): file 2 chunk archive: d1 in block 0, d2 in block kb+1
+	 *   (kb whole blocks between: read through), d3 in block 2kb+3 (kb+1
+	 *   blocks between: locate); file 3 = snapshot archive of vm/100.
+	 * Tape B (seq 1): file 2 chunk archive d6 in block 0, d5 in block 5
+	 *   (d5 is in the target already); file 3 = snapshot archive of vm/101.
+	 * Tape C (seq 2): file 2 chunk archive d4 in block 3.
+	 * Tape D (seq 3): file 2 chunk archive d7; file 3 = snapshot archive of
+	 *   vm/102, which also references d9, a chunk the catalog does not know.
+	 */
+	tp_catalog_db *db;
+	assert_int_equal(tp_catalog_open(&db, NULL, &e), 0);
+	assert_int_equal(tp_catalog_add_media_set(db, SET, "p1", 1767225600, NULL, &e), 0);
+	int64_t chunk_blocks[4] = { (int64_t)(2 * kb + 5), 10, 10, 10 };
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(tp_catalog_add_media(db, MEDIA[i], LABELS[i], SET, (uint64_t)i, 1767225600, &e), 0);
+		tp_tape_file f = { .file_nr = 2, .kind = TP_TAPE_FILE_CHUNK_ARCHIVE, .first_block = CHUNK_FILE_FIRST,
+				   .nblocks = chunk_blocks[i], .complete = 1 };
+		memcpy(f.media, MEDIA[i], 16);
+		snprintf(f.store, sizeof(f.store), "src");
+		assert_int_equal(tp_catalog_add_tape_file(db, &f, &e), 0);
+		if (i == 2)
+			continue;
+		tp_tape_file s = { .file_nr = 3, .kind = TP_TAPE_FILE_SNAPSHOT_ARCHIVE,
+				   .first_block = CHUNK_FILE_FIRST + chunk_blocks[i] + 1, .nblocks = 2, .complete = 1 };
+		memcpy(s.media, MEDIA[i], 16);
+		s.content_uuid[0] = (uint8_t)(0xc0 + i);
+		snprintf(s.store, sizeof(s.store), "src");
+		assert_int_equal(tp_catalog_add_tape_file(db, &s, &e), 0);
+		if (i == 3) { /* file 4: vm/103's snapshot archive */
+			s.file_nr = 4;
+			s.first_block += 3;
+			s.content_uuid[0] = 0xc4;
+			assert_int_equal(tp_catalog_add_tape_file(db, &s, &e), 0);
+		}
+	}
+	struct { int d, tape; uint64_t block; } chunks[] = {
+		{ 1, 0, 0 }, { 2, 0, 0 }, { 3, 0, 0 }, { 6, 1, 0 }, { 5, 1, 5 }, { 4, 2, 3 }, { 7, 3, 1 },
+	};
+	chunks[1].block = kb + 1;
+	chunks[2].block = 2 * kb + 3;
+	uint8_t d[32];
+	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		digest(d, chunks[i].d);
+		assert_int_equal(tp_catalog_add_chunk(db, MEDIA[chunks[i].tape], 2, "src", d, at_block(chunks[i].block),
+						      ENTRY, &e),
+				 0);
+	}
+	static const struct { int tape; const char *path; int digests[4]; int n; } snaps[] = {
+		{ 0, "vm/100/2026-01-01T00:00:00Z", { 1, 2, 3, 4 }, 4 },
+		{ 1, "vm/101/2026-01-01T00:00:00Z", { 6, 5, 1 }, 3 },
+		{ 3, "vm/102/2026-01-01T00:00:00Z", { 7, 9 }, 2 },
+		{ 3, "vm/103/2026-01-01T00:00:00Z", { 7 }, 1 },
+	};
+	for (size_t i = 0; i < 4; i++) {
+		uint8_t cu[16] = { (uint8_t)(0xc0 + snaps[i].tape) };
+		int64_t id;
+		assert_int_equal(tp_catalog_add_snapshot(db, MEDIA[snaps[i].tape], 3 + (i == 3), "src", snaps[i].path, cu,
+							 &id, &e),
+				 0);
+		uint8_t list[4][32];
+		for (int k = 0; k < snaps[i].n; k++)
+			digest(list[k], snaps[i].digests[k]);
+		assert_int_equal(tp_catalog_add_snapshot_chunks(db, id, (const uint8_t(*)[32])list, (size_t)snaps[i].n, &e), 0);
+	}
+	tp_catalog_close(db);
+
+	/* d5 is in the target already */
+	tp_datastore ds;
+	assert_int_equal(tp_datastore_open(&ds, "tgt", &e), 0);
+	digest(d, 5);
+	static const uint8_t blob[16] = { 1, 2, 3 };
+	assert_int_equal(tp_chunk_store_insert(&ds.cs, d, blob, sizeof(blob), NULL, &e), 0);
+	tp_datastore_close(&ds);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tp_rm_rf(home, NULL);
+	return 0;
+}
+
+static const char *const DRIVES[] = { "d0" };
+
+static void request(tp_restore_request *req, tp_store_map *map, const char *const *snaps, int n)
+{
+	tp_err e = { 0 };
+	assert_int_equal(tp_store_map_parse("tgt", map, &e), 0);
+	memset(req, 0, sizeof(*req));
+	req->set = SET;
+	req->map = map;
+	req->snapshots = snaps;
+	req->nsnapshots = n;
+	req->authid = "root@pam";
+	req->pool = "p1";
+	req->drives = DRIVES;
+	req->ndrives = 1;
+	req->gen = tp_lto_gen_get(9);
+	req->media_bytes = 0; /* a real cartridge: the break-even is kb blocks */
+}
+
+static void test_plan(void **state)
+{
+	(void)state;
+	tp_err e = { 0 };
+	tp_catalog_db *db;
+	assert_int_equal(tp_catalog_open(&db, NULL, &e), 0);
+	const char *const sel[] = { "src:vm/100/2026-01-01T00:00:00Z", "src:vm/101/2026-01-01T00:00:00Z",
+				    "src:vm/102/2026-01-01T00:00:00Z" };
+	tp_store_map map;
+	tp_restore_request req;
+	request(&req, &map, sel, 3);
+	tp_restore_plan P;
+	assert_int_equal(tp_restore_plan_build(db, &req, &P, &e), 0);
+
+	/* vm/102 fails in the plan, before any tape: d9 is unknown */
+	assert_int_equal(P.nsnaps, 3);
+	assert_int_equal(P.snaps[0].state, TP_RS_PENDING);
+	assert_int_equal(P.snaps[1].state, TP_RS_PENDING);
+	assert_int_equal(P.snaps[2].state, TP_RS_FAILED);
+	assert_non_null(strstr(P.snaps[2].reason, "1 of its chunks are not in the media set's catalog"));
+
+	/* tapes in sequence order, each once; tape D (only vm/102's) not at all */
+	assert_int_equal(P.ntapes, 3);
+	for (size_t t = 0; t < 3; t++) {
+		assert_int_equal(P.tapes[t].seq, t);
+		assert_string_equal(P.tapes[t].label, LABELS[t]);
+		assert_memory_equal(P.tapes[t].media, MEDIA[t], 16);
+		assert_int_equal(P.tapes[t].drive, 0);
+		/* one forward pass: reads of a tape in ascending, non-overlapping order */
+		for (size_t k = P.tapes[t].first_read + 1; k < P.tapes[t].first_read + P.tapes[t].nreads; k++)
+			assert_true(P.reads[k].first_object >= P.reads[k - 1].first_object + P.reads[k - 1].nobjects);
+		if (t)
+			assert_int_equal(P.tapes[t].first_read, P.tapes[t - 1].first_read + P.tapes[t - 1].nreads);
+	}
+	assert_int_equal(P.nreads, 3 + 2 + 1);
+
+	/* tape A: d1..d2 merged (kb blocks between = break-even), d3 its own read (kb + 1 between), snapshot archive */
+	const tp_restore_read *r = &P.reads[P.tapes[0].first_read];
+	assert_int_equal(P.tapes[0].nreads, 3);
+	assert_int_equal(r[0].kind, TP_READ_CHUNKS);
+	assert_int_equal(r[0].first_object, CHUNK_FILE_FIRST);
+	assert_int_equal(r[0].nobjects, kb + 2);
+	assert_int_equal(r[0].useful, 2 * ENTRY);
+	assert_int_equal(r[1].kind, TP_READ_CHUNKS);
+	assert_int_equal(r[1].first_object, CHUNK_FILE_FIRST + 2 * kb + 3);
+	assert_int_equal(r[1].nobjects, 1);
+	assert_int_equal(r[2].kind, TP_READ_SNAPSHOT);
+	assert_int_equal(r[2].first_object, CHUNK_FILE_FIRST + 2 * kb + 5 + 1);
+	assert_int_equal(r[2].nobjects, 3);
+	assert_int_equal(P.tapes[0].locates, 3); /* to d1, to d3, to the snapshot archive */
+
+	/* tape B: d6 only, d5 is in the target; then vm/101's archive */
+	r = &P.reads[P.tapes[1].first_read];
+	assert_int_equal(P.tapes[1].nreads, 2);
+	assert_int_equal(r[0].first_object, CHUNK_FILE_FIRST);
+	assert_int_equal(r[0].nobjects, 1);
+	assert_int_equal(r[0].useful, ENTRY);
+	assert_int_equal(r[1].kind, TP_READ_SNAPSHOT);
+	uint8_t d[32];
+	digest(d, 5);
+	assert_false(tp_digest_set_has(&P.needed, d));
+	digest(d, 6);
+	assert_true(tp_digest_set_has(&P.needed, d));
+	digest(d, 7); /* only the failed snapshot's */
+	assert_false(tp_digest_set_has(&P.needed, d));
+
+	/* tape C: d4 in block 3 */
+	r = &P.reads[P.tapes[2].first_read];
+	assert_int_equal(P.tapes[2].nreads, 1);
+	assert_int_equal(r[0].first_object, CHUNK_FILE_FIRST + 3);
+
+	/* d1 is needed by both snapshots, counted once */
+	assert_int_equal(P.chunks_needed, 5);
+	assert_int_equal(P.chunks_present, 1);
+	assert_int_equal(P.bytes_needed, 5 * ENTRY + 2 * 2 * TP_TAPE_BLOCK_SIZE);
+
+	/*
+	 * Estimate, one drive: 3 moves in, 2 moves back = 5 x 26 s, 3 loads of
+	 * 16 s, 2 unloads of 56 s (the last tape stays).  Reading: kb + 2 + 1 +
+	 * 3 + 1 + 3 + 1 blocks at 400 MB/s.
+	 */
+	NEAR(P.estimate.changer_s, 5 * 26.0);
+	NEAR(P.estimate.load_s, 3 * 16.0);
+	NEAR(P.estimate.unload_s, 2 * 56.0);
+	NEAR(P.estimate.read_s, (double)((kb + 11) * TP_TAPE_BLOCK_SIZE) / 400e6);
+	/* locates: 3 on A, 2 on B, 1 on C, each at least 2 s */
+	assert_true(P.estimate.locate_s > 6 * 2.0 && P.estimate.locate_s < 6 * 2.1);
+
+	/*
+	 * 2021 emulation: phase 1 loads A and B (snapshot archives), phase 2
+	 * loads C, A, B (uuid order): 5 loads, 4 unloads; on A it reads the chunk
+	 * archive from its first block to d3 (2kb + 4 blocks).
+	 */
+	tp_tape_counters c;
+	tp_lto_estimate pe;
+	assert_int_equal(tp_restore_plan_pbs2021(db, &P, &req, &c, &pe, &e), 0);
+	assert_int_equal(c.loads, 5);
+	assert_int_equal(c.unloads, 4);
+	assert_int_equal(c.bytes_read, (3 + 3 + (2 * kb + 4) + 1 + 4) * (uint64_t)TP_TAPE_BLOCK_SIZE);
+	NEAR(pe.changer_s, 9 * 26.0);
+	assert_true(pe.total_s > P.estimate.total_s);
+
+	json_t *j = tp_restore_plan_json(&P);
+	assert_int_equal(json_array_size(json_object_get(j, "tapes")), 3);
+	assert_int_equal(json_integer_value(json_object_get(j, "chunks-present")), 1);
+	json_decref(j);
+	tp_restore_plan_free(&P);
+	tp_catalog_close(db);
+}
+
+static void test_virtual_cartridge_locates_every_block_gap(void **state)
+{
+	(void)state;
+	tp_err e = { 0 };
+	tp_catalog_db *db;
+	assert_int_equal(tp_catalog_open(&db, NULL, &e), 0);
+	const char *const sel[] = { "src:vm/100/2026-01-01T00:00:00Z" };
+	tp_store_map map;
+	tp_restore_request req;
+	request(&req, &map, sel, 1);
+	/*
+	 * 1 GiB virtual cartridge for 18 TB: the break-even is
+	 * 802 MB x 2^30 / 18e12 = 47.9 KB, less than a block, so d1 and d2 are
+	 * no longer merged: three chunk reads on tape A.
+	 */
+	req.media_bytes = 1ull << 30;
+	tp_restore_plan P;
+	assert_int_equal(tp_restore_plan_build(db, &req, &P, &e), 0);
+	assert_int_equal(P.ntapes, 2); /* A and C */
+	assert_int_equal(P.tapes[0].nreads, 4);
+	assert_int_equal(P.tapes[0].locates, 4);
+	assert_int_equal(P.reads[0].nobjects, 1);
+	/* reading is scaled too: 7 blocks (1 + 1 + 1 + 3 on A, 1 on C) of 1 GiB for 18 TB at 400 MB/s */
+	NEAR(P.estimate.read_s, 7.0 * TP_TAPE_BLOCK_SIZE * 18e12 / (double)(1ull << 30) / 400e6);
+	tp_restore_plan_free(&P);
+	tp_catalog_close(db);
+}
+
+/* vm/102 fails (d9 unknown) and drops d7; vm/103, selected after it, needs d7 too: it must still be read */
+static void test_failed_snapshot_does_not_hide_shared_chunks(void **state)
+{
+	(void)state;
+	tp_err e = { 0 };
+	tp_catalog_db *db;
+	assert_int_equal(tp_catalog_open(&db, NULL, &e), 0);
+	const char *const sel[] = { "src:vm/102/2026-01-01T00:00:00Z", "src:vm/103/2026-01-01T00:00:00Z" };
+	tp_store_map map;
+	tp_restore_request req;
+	request(&req, &map, sel, 2);
+	tp_restore_plan P;
+	assert_int_equal(tp_restore_plan_build(db, &req, &P, &e), 0);
+	assert_int_equal(P.snaps[0].state, TP_RS_FAILED);
+	assert_int_equal(P.snaps[1].state, TP_RS_PENDING);
+	assert_int_equal(P.ntapes, 1);
+	assert_int_equal(P.tapes[0].seq, 3);
+	assert_int_equal(P.chunks_needed, 1);
+	assert_int_equal(P.tapes[0].nreads, 2); /* d7, then vm/103's archive (file 4), not vm/102's */
+	assert_int_equal(P.reads[0].kind, TP_READ_CHUNKS);
+	assert_int_equal(P.reads[0].first_object, CHUNK_FILE_FIRST + 1);
+	assert_int_equal(P.reads[1].kind, TP_READ_SNAPSHOT);
+	assert_int_equal(P.reads[1].file_nr, 4);
+	uint8_t d[32];
+	uint64_t v = 0;
+	digest(d, 7);
+	assert_true(tp_digest_set_get(&P.needed, d, &v));
+	assert_int_equal(v & 0xffffffffu, 1); /* target 0 lacks it */
+	assert_int_equal(P.needed.n, 1);
+	tp_restore_plan_free(&P);
+	tp_catalog_close(db);
+}
+
+static void test_no_catalog(void **state)
+{
+	(void)state;
+	tp_err e = { 0 };
+	tp_catalog_db *db;
+	assert_int_equal(tp_catalog_open(&db, NULL, &e), 0);
+	static const uint8_t other[16] = { 0x77 };
+	tp_store_map map;
+	tp_restore_request req;
+	request(&req, &map, NULL, 0);
+	req.set = other;
+	tp_restore_plan P;
+	assert_int_equal(tp_restore_plan_build(db, &req, &P, &e), -TP_ENOTFOUND);
+	assert_non_null(strstr(e.msg, "has no local catalog"));
+	assert_non_null(strstr(e.msg, "tapir tape catalog"));
+	tp_restore_plan_free(&P);
+	tp_catalog_close(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_virtual_cartridge_locates_every_block_gap),
+		cmocka_unit_test(test_failed_snapshot_does_not_hide_shared_chunks),
+		cmocka_unit_test(test_no_catalog),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
