@@ -176,9 +176,12 @@ void tp_chunk_archive_reader_init(tp_chunk_archive_reader *cr, tp_block_reader *
 	cr->r = r;
 }
 
-uint8_t *tp_chunk_archive_reader_take_blob(tp_chunk_archive_reader *cr)
+void tp_chunk_archive_reader_swap_blob(tp_chunk_archive_reader *cr, tp_buf *buf)
 {
-	return tp_buf_steal(&cr->blob, NULL);
+	tp_buf mine = cr->blob;
+	cr->blob = *buf;
+	tp_buf_reset(&cr->blob);
+	*buf = mine;
 }
 
 void tp_chunk_archive_reader_free(tp_chunk_archive_reader *cr)
@@ -221,7 +224,7 @@ int tp_chunk_archive_reader_next(tp_chunk_archive_reader *cr, tp_chunk_entry *e,
 	e->offset = off;
 	tp_buf_reset(&cr->blob);
 	/*
-	 * A buffer taken by the caller is replaced at once at the size of a
+	 * A buffer swapped out by the caller is replaced at once at the size of a
 	 * chunk, not grown by doubling (each step a realloc copy); a larger claim
 	 * grows as bytes arrive, so a lying size on a short stream costs no memory.
 	 */

@@ -110,12 +110,13 @@ void tp_chunk_archive_reader_init(tp_chunk_archive_reader *cr, tp_block_reader *
  */
 int tp_chunk_archive_reader_next(tp_chunk_archive_reader *cr, tp_chunk_entry *e, tp_err *err);
 /*
- * Hands the blob of the entry next() just returned (e->blob, e->size bytes)
- * to the caller, who frees it with free(); the reader takes a new buffer for
- * the next entry.  Saves a copy when the blob goes to another thread.  NULL
- * when the reader holds no buffer (nothing read yet, or taken already).
+ * Swaps the reader's blob buffer with *buf: afterwards buf holds the blob of
+ * the entry next() just returned (buf->len = e->size, e->blob points into
+ * it) and the reader reads the next entry into buf's former memory, if any
+ * (its contents dropped).  So a blob goes to another thread without a copy,
+ * and that thread can hand back a buffer whose pages are mapped already.
  */
-uint8_t *tp_chunk_archive_reader_take_blob(tp_chunk_archive_reader *cr);
+void tp_chunk_archive_reader_swap_blob(tp_chunk_archive_reader *cr, tp_buf *buf);
 void tp_chunk_archive_reader_free(tp_chunk_archive_reader *cr);
 
 #endif

@@ -33,6 +33,9 @@
 #include "task/notify.h"
 #include "task/task.h"
 
+/* blob buffers kept for reuse: mapped pages, no page faults and clearing per chunk */
+#define SPARE_BUFS 8
+
 struct rjob {
 	const tp_tape_restore_opts *o;
 	tp_tape_restore_result *res;
@@ -49,6 +52,8 @@ struct rjob {
 	int fatal;             /* a drive thread failed: everyone stops */
 	tp_err fatal_err;
 	tp_queue work;         /* chunk items for the verify/insert workers */
+	tp_buf spare[SPARE_BUFS]; /* blob buffers the workers are done with, for the next entries (under mu) */
+	size_t nspare;
 	tp_tape_counters counters;
 	uint64_t chunks_restored;
 	uint64_t tapes_loaded; /* needed tapes made ready, one per tape */
@@ -65,6 +70,7 @@ struct witem {
 	uint64_t mask;         /* targets that need it */
 	uint8_t *blob;
 	size_t len;
+	size_t cap;            /* of blob's allocation, for reuse */
 };
 
 /* ---- verify + insert workers ---- */
@@ -99,6 +105,10 @@ static void *worker_main(void *arg)
 			tp_hex_encode(it->digest, 32, hex);
 			tp_warn("chunk %s from tape: %s", hex, e.msg);
 			tp_digest_set_add(&J->bad, it->digest, 0);
+		}
+		if (J->nspare < SPARE_BUFS) {
+			J->spare[J->nspare++] = (tp_buf){ it->blob, 0, it->cap };
+			it->blob = NULL;
 		}
 		pthread_mutex_unlock(&J->mu);
 		free(it->blob);
@@ -306,20 +316,25 @@ static int pump_chunks(struct rjob *J, tp_tape_session *S, tp_block_reader *br, 
 		}
 		if (!want)
 			continue;
-		/* the worker gets the decoder's buffer itself: no copy */
+		/* the worker gets the decoder's buffer itself (no copy); the decoder a spare one */
 		struct witem *it = malloc(sizeof(*it));
-		uint8_t *copy = it ? tp_chunk_archive_reader_take_blob(&cr) : NULL;
-		if (!copy) {
-			free(it);
+		if (!it) {
 			r = tp_err_set(err, -ENOMEM, "out of memory");
 			break;
 		}
+		tp_buf b = TP_BUF_INIT;
+		pthread_mutex_lock(&J->mu);
+		if (J->nspare)
+			b = J->spare[--J->nspare];
+		pthread_mutex_unlock(&J->mu);
+		tp_chunk_archive_reader_swap_blob(&cr, &b);
 		memcpy(it->digest, e.digest, 32);
 		it->mask = v & 0xffffffffULL;
-		it->blob = copy;
-		it->len = e.size;
+		it->blob = b.data;
+		it->len = b.len;
+		it->cap = b.cap;
 		if (tp_queue_push(&J->work, it) < 0) {
-			free(copy);
+			free(it->blob);
 			free(it);
 			break;
 		}
@@ -1122,6 +1137,8 @@ out:
 	tp_restore_plan_free(&J->plan);
 	tp_digest_set_free(&J->done);
 	tp_digest_set_free(&J->bad);
+	while (J->nspare)
+		tp_buf_free(&J->spare[--J->nspare]);
 	pthread_mutex_destroy(&J->mu);
 	free(J);
 	return r;

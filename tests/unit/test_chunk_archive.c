@@ -1,4 +1,4 @@
-/* Unit test: chunk archive writer (offsets, LEOM close rule, size limit) and decoder (CRC isolation, truncation, mid-archive start, taking a blob). */
+/* Unit test: chunk archive writer (offsets, LEOM close rule, size limit) and decoder (CRC isolation, truncation, mid-archive start, swapping a blob out). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -303,38 +303,49 @@ static void test_max_size_and_bad_input(void **state)
 	tp_mem_tape_free(&t);
 }
 
-/* take_blob hands over the buffer of the entry just read; the decoder goes on with a new one. */
-static void test_take_blob(void **state)
+/* swap_blob hands over the buffer of the entry just read and gives the decoder the caller's one. */
+static void test_swap_blob(void **state)
 {
 	(void)state;
-	blob bs[3] = { make_blob(700000, 5, 0), make_blob(10, 6, 0), make_blob(300000, 7, 1) };
-	uint64_t offs[3];
-	int ok[3];
+	blob bs[4] = { make_blob(700000, 5, 0), make_blob(10, 6, 0), make_blob(300000, 7, 1), make_blob(90000, 8, 0) };
+	uint64_t offs[4];
+	int ok[4];
 	tp_mem_tape t;
 	tp_mem_tape_init(&t);
-	write_archive(&t, bs, 3, offs, ok);
+	write_archive(&t, bs, 4, offs, ok);
 	tp_mem_tape_rewind(&t);
 	tp_block_reader r;
 	char store[256];
 	open_archive(&t, &r, store);
 	tp_chunk_archive_reader cr;
 	tp_chunk_archive_reader_init(&cr, &r);
-	assert_null(tp_chunk_archive_reader_take_blob(&cr)); /* nothing read yet */
+	tp_buf got[4] = { TP_BUF_INIT, TP_BUF_INIT, TP_BUF_INIT, TP_BUF_INIT };
+	tp_chunk_archive_reader_swap_blob(&cr, &got[0]); /* nothing read yet: an empty buffer */
+	assert_int_equal(got[0].len, 0);
 	tp_chunk_entry en;
 	tp_err e = { 0 };
-	uint8_t *taken[3];
-	for (int i = 0; i < 3; i++) {
+	tp_buf given = TP_BUF_INIT;
+	for (int i = 0; i < 4; i++) {
 		assert_int_equal(tp_chunk_archive_reader_next(&cr, &en, &e), 1);
-		taken[i] = tp_chunk_archive_reader_take_blob(&cr);
-		assert_non_null(taken[i]);
-		assert_ptr_equal(taken[i], en.blob);
-		assert_null(tp_chunk_archive_reader_take_blob(&cr)); /* taken already */
+		if (i == 2) { /* hand in a used buffer with stale bytes: the reader must drop them */
+			assert_int_equal(tp_buf_append(&given, "stale", 5), 0);
+			got[i] = given;
+		}
+		uint8_t *handed = got[i].data;
+		tp_chunk_archive_reader_swap_blob(&cr, &got[i]);
+		assert_ptr_equal(got[i].data, en.blob);
+		assert_int_equal(got[i].len, bs[i].len);
+		if (i == 2) {
+			assert_ptr_not_equal(got[i].data, handed);
+			assert_ptr_equal(cr.blob.data, handed); /* the next entry goes into the given memory */
+			assert_int_equal(cr.blob.len, 0);
+		}
 	}
 	assert_int_equal(tp_chunk_archive_reader_next(&cr, &en, &e), 0);
-	/* each taken buffer still holds its own blob: none was reused by a later entry */
-	for (int i = 0; i < 3; i++) {
-		assert_memory_equal(taken[i], bs[i].data, bs[i].len);
-		free(taken[i]);
+	/* each swapped-out buffer still holds its own blob: none was reused by a later entry */
+	for (int i = 0; i < 4; i++) {
+		assert_memory_equal(got[i].data, bs[i].data, bs[i].len);
+		tp_buf_free(&got[i]);
 		free(bs[i].data);
 	}
 	tp_chunk_archive_reader_free(&cr);
@@ -348,7 +359,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_offsets),
 		cmocka_unit_test(test_leom_close),
 		cmocka_unit_test(test_max_size_and_bad_input),
-		cmocka_unit_test(test_take_blob),
+		cmocka_unit_test(test_swap_blob),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
