@@ -572,6 +572,9 @@ static uint64_t model_read(const tp_restore_request *req, uint64_t *mpos, uint64
 	return len;
 }
 
+/* media label and media-set label: one block each, read at every load */
+#define LABEL_BYTES (2ull * TP_TAPE_BLOCK_SIZE)
+
 static void estimate_add(tp_lto_estimate *sum, const tp_lto_estimate *e)
 {
 	sum->load_s += e->load_s;
@@ -594,7 +597,7 @@ static void estimate_add(tp_lto_estimate *sum, const tp_lto_estimate *e)
  */
 static int estimate(const tp_restore_plan *P, const tp_restore_request *req, tp_err *err)
 {
-	size_t cap = 4 + P->ntapes * 6 + P->nreads * 2;
+	size_t cap = 4 + P->ntapes * 7 + P->nreads * 2;
 	tp_lto_step *st = calloc(cap, sizeof(*st));
 	tp_lto_estimate *out = (tp_lto_estimate *)&P->estimate;
 	memset(out, 0, sizeof(*out));
@@ -613,8 +616,9 @@ static int estimate(const tp_restore_plan *P, const tp_restore_request *req, tp_
 			}
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_LOAD, 0 };
+			st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, LABEL_BYTES }; /* the label check at every load */
 			loaded = 1;
-			uint64_t pos = 0, mpos = 0;
+			uint64_t pos = 0, mpos = LABEL_BYTES;
 			for (size_t k = P->tapes[t].first_read; k < P->tapes[t].first_read + P->tapes[t].nreads; k++) {
 				const tp_restore_read *rd = &P->reads[k];
 				uint64_t len = model_len(req, rd->nobjects * TP_TAPE_BLOCK_SIZE);
@@ -815,7 +819,7 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 {
 	(void)db;
 	memset(c, 0, sizeof(*c));
-	size_t cap = 8 + P->ntapes * 12 + P->nreads * 4, n = 0;
+	size_t cap = 8 + P->ntapes * 14 + P->nreads * 4, n = 0;
 	tp_lto_step *st = calloc(cap, sizeof(*st));
 	struct pbs_tape *tapes = calloc(P->ntapes + 1, sizeof(*tapes));
 	if (!st || !tapes) {
@@ -849,9 +853,13 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 			}
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_LOAD, 0 };
+			/* request_and_load_media reads both labels at every load, as tapir does */
+			st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, LABEL_BYTES };
 			c->loads++;
+			c->blocks_read += 2;
+			c->bytes_read += LABEL_BYTES;
 			loaded = 1;
-			uint64_t last_file = UINT64_MAX, pos = 0, mpos = 0;
+			uint64_t last_file = UINT64_MAX, pos = 0, mpos = LABEL_BYTES;
 			for (size_t k = T->first_read; k < T->first_read + T->nreads; k++) {
 				const tp_restore_read *rd = &P->reads[k];
 				if ((phase == 1) != (rd->kind == TP_READ_SNAPSHOT))
