@@ -39,6 +39,10 @@ int cmd_gc(int argc, char **argv, tp_err *err)
 		       (unsigned long long)st.disk_chunks, (unsigned long long)st.disk_bytes,
 		       (unsigned long long)st.pending_chunks, (unsigned long long)st.pending_bytes, cut,
 		       (unsigned long long)st.still_bad);
+		if (st.staging_stale)
+			printf("staging: %llu entries of writers that are gone, %llu %s (unchanged for %d min or more)\n",
+			       (unsigned long long)st.staging_stale, (unsigned long long)st.staging_removed,
+			       o.dry_run ? "would be removed" : "removed", TP_GC_STAGING_GRACE / 60);
 	} else {
 		json_t *j = tp_gc_stats_json(&st);
 		json_object_set_new(j, "store", json_string(store));

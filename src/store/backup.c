@@ -20,6 +20,7 @@
 #include "format/pcat1.h"
 #include "store/chunk_pipeline.h"
 #include "store/chunker.h"
+#include "store/gc.h"
 #include "store/pxar_create.h"
 
 #define CATALOG_NAME "catalog.pcat1.didx"
@@ -374,7 +375,7 @@ int tp_backup_run(tp_datastore *ds, const tp_backup_opts *o, const tp_backup_sou
 		  tp_backup_stats *st, tp_err *err)
 {
 	tp_snapshot_ref snap;
-	tp_lock glock = TP_LOCK_INIT;
+	tp_lock glock = TP_LOCK_INIT, slock = TP_LOCK_INIT;
 	char *staging = NULL;
 	tp_manifest man;
 	int man_init = 0;
@@ -422,8 +423,18 @@ int tp_backup_run(tp_datastore *ds, const tp_backup_opts *o, const tp_backup_sou
 	if ((r = check_group(ds, &snap, err)) < 0)
 		goto out;
 	char sub[TP_BACKUP_ID_MAX + 80];
-	snprintf(sub, sizeof(sub), "backup-%s-%s-%lld-%d", snap.type, snap.id, (long long)snap.time, (int)getpid());
+	snprintf(sub, sizeof(sub), TP_GC_LOCKED_STAGING_PREFIX "%s-%s-%lld-%d", snap.type, snap.id, (long long)snap.time, (int)getpid());
 	if ((r = tp_datastore_staging_dir(ds, sub, &staging, err)) < 0)
+		goto out;
+	/* held until the end: garbage collection leaves a locked staging directory alone */
+	int sfd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0) {
+		r = tp_err_errno(err, "open staging directory %s", staging);
+		goto out;
+	}
+	r = tp_lock_fd(&slock, sfd, TP_LOCK_EXCLUSIVE, staging, err);
+	close(sfd);
+	if (r < 0)
 		goto out;
 	if ((r = tp_manifest_init(&man, snap.type, snap.id, snap.time, err)) < 0)
 		goto out;
@@ -459,6 +470,7 @@ out:
 		arc_free(&R.cat);
 	if (man_init)
 		tp_manifest_free(&man);
+	tp_lock_release(&slock);
 	tp_lock_release(&glock);
 	return r;
 }

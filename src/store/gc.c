@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -220,9 +221,58 @@ static int store_in_use(tp_chunk_store *cs)
 }
 
 /*
- * When the store is in use, every top-level .tmp entry is a running writer's
- * staging area: its indexes are marked and its age bounds the cutoff (birth
- * time, or the modification time when older or birth time is unknown).
+ * Whether a writer owns the staging entry `name` (fd = the entry opened, or
+ * -1), modified `age` seconds ago.  Within the grace period (a writer may
+ * not have locked its new directory yet) it is owned while any other
+ * process holds the chunk store lock, as every entry that is not a backup's.
+ * An older backup directory is owned while its flock is held; when GC gets
+ * the flock instead, it keeps it (fd stays open) so no writer can take over
+ * what is being removed.
+ */
+static int staging_owned(int in_use, const char *name, int fd, int64_t age)
+{
+	if (age < TP_GC_STAGING_GRACE || fd < 0 ||
+	    strncmp(name, TP_GC_LOCKED_STAGING_PREFIX, strlen(TP_GC_LOCKED_STAGING_PREFIX)))
+		return in_use;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? 1 : in_use;
+	return 0;
+}
+
+/* A staging entry no writer owns: removed once older than the grace, else left for a later run. */
+static int stale_staging(struct gc *g, const char *tmp, const char *name, int64_t mtime, tp_err *err)
+{
+	char age[32];
+	int64_t a = g->st->start - mtime;
+	snprintf(age, sizeof(age), "%lldh%02lldm", (long long)(a / 3600), (long long)(a % 3600 / 60));
+	g->st->staging_stale++;
+	if (a < TP_GC_STAGING_GRACE) {
+		tp_warn("staging entry %s/%s belongs to no running writer; modified %s ago, left in place until %d min",
+			tmp, name, a < 0 ? "0h00m" : age, TP_GC_STAGING_GRACE / 60);
+		return 0;
+	}
+	g->st->staging_removed++;
+	if (g->dry_run) {
+		tp_info("would remove stale staging entry %s/%s (no running writer, modified %s ago)", tmp, name, age);
+		return 0;
+	}
+	char *child = tp_path_join(tmp, name);
+	if (!child)
+		return tp_err_set(err, -ENOMEM, "out of memory");
+	int r = tp_rm_rf(child, err);
+	if (r == 0)
+		tp_info("removed stale staging entry %s (no running writer, modified %s ago)", child, age);
+	else
+		tp_err_wrap(err, r, "removing stale staging entry %s", child);
+	free(child);
+	return r;
+}
+
+/*
+ * Every top-level .tmp entry a writer owns is a running writer's staging
+ * area: its indexes are marked and its age bounds the cutoff (birth time, or
+ * the modification time when older or birth time is unknown).  Entries no
+ * writer owns are stale: not marked, and removed after the grace period.
  */
 static int mark_staging(struct gc *g, int in_use, tp_err *err)
 {
@@ -244,10 +294,20 @@ static int mark_staging(struct gc *g, int in_use, tp_err *err)
 		struct statx sx;
 		if (statx(dirfd(d), de->d_name, AT_SYMLINK_NOFOLLOW, STATX_BTIME | STATX_MTIME | STATX_TYPE, &sx) < 0)
 			continue; /* published or removed meanwhile */
-		if (!in_use) {
-			g->st->staging_stale++;
-			tp_warn("staging entry %s/%s belongs to no running process (left in place, not marked)", tmp,
-				de->d_name);
+		int efd = -1;
+		if (S_ISDIR(sx.stx_mode)) {
+			efd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (efd < 0 && errno == ENOENT)
+				continue;
+			if (efd < 0) {
+				r = tp_err_errno(err, "open staging directory %s/%s", tmp, de->d_name);
+				break;
+			}
+		}
+		if (!staging_owned(in_use, de->d_name, efd, g->st->start - (int64_t)sx.stx_mtime.tv_sec)) {
+			r = stale_staging(g, tmp, de->d_name, (int64_t)sx.stx_mtime.tv_sec, err);
+			if (efd >= 0)
+				close(efd); /* drops our flock too */
 			continue;
 		}
 		int64_t t = (int64_t)sx.stx_mtime.tv_sec;
@@ -258,18 +318,15 @@ static int mark_staging(struct gc *g, int in_use, tp_err *err)
 		g->st->staging_active++;
 		char *child = tp_path_join(tmp, de->d_name);
 		if (!child) {
+			if (efd >= 0)
+				close(efd);
 			r = tp_err_set(err, -ENOMEM, "out of memory");
 			break;
 		}
-		if (S_ISDIR(sx.stx_mode)) {
-			int cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (cfd >= 0)
-				r = mark_tree(g, cfd, child, 1, 1, err);
-			else if (errno != ENOENT)
-				r = tp_err_errno(err, "open staging directory %s", child);
-		} else if (S_ISREG(sx.stx_mode)) {
+		if (efd >= 0)
+			r = mark_tree(g, efd, child, 1, 1, err); /* takes over efd */
+		else if (S_ISREG(sx.stx_mode))
 			r = mark_file(g, child, de->d_name, 1, err);
-		}
 		free(child);
 	}
 	closedir(d);
@@ -379,7 +436,7 @@ static int sweep(struct gc *g, tp_err *err)
 
 json_t *tp_gc_stats_json(const tp_gc_stats *st)
 {
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 			 "index-file-count", (json_int_t)st->index_files,
 			 "index-data-bytes", (json_int_t)st->index_data_bytes,
 			 "disk-bytes", (json_int_t)st->disk_bytes,
@@ -395,6 +452,7 @@ json_t *tp_gc_stats_json(const tp_gc_stats *st)
 			 "missing-chunks", (json_int_t)st->missing_chunks,
 			 "staging-active", (json_int_t)st->staging_active,
 			 "staging-stale", (json_int_t)st->staging_stale,
+			 "staging-removed", (json_int_t)st->staging_removed,
 			 "start-time", (json_int_t)st->start,
 			 "oldest-writer", (json_int_t)st->oldest_writer,
 			 "min-atime", (json_int_t)st->min_atime);

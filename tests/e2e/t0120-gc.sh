@@ -26,8 +26,9 @@ for i in $(seq 1 12); do head -c 400000 /dev/urandom >"$T/src/r$i"; done
 seq 1 200000 >"$T/src/text"
 head -c 9000000 /dev/urandom >"$T/img"
 tapir backup --store gcstore --type host --id a --time 2026-01-01T00:00:00Z root.pxar:"$T/src" disk.img:"$T/img" >/dev/null
-# the second snapshot (in a namespace) keeps half of the files and all but the first image chunk
-for i in $(seq 1 6); do head -c 400000 /dev/urandom >"$T/src/r$i"; done
+# the second snapshot (in a namespace) keeps half of the files (new mtimes: the catalog chunk changes too, so
+# at least it and one pxar chunk become unused even when the whole pxar stream is one chunk) and all but the first image chunk
+for i in $(seq 1 6); do head -c 400000 /dev/urandom >"$T/src/r$i"; touch -d '1 hour ago' "$T/src/r$i"; done
 printf 'changed' | dd of="$T/img" bs=1 conv=notrunc status=none
 tapir backup --store gcstore --ns n1 --type host --id a --time 2026-01-02T00:00:00Z root.pxar:"$T/src" disk.img:"$T/img" >/dev/null
 # an unfinished snapshot (no manifest) also protects its chunks, as in PBS

@@ -295,11 +295,15 @@ static void test_staging_of_running_writer(void **state)
 	age_chunk(g, old);
 	age_chunk(h, now - 27 * 3600);
 
-	/* a backup holds the shared chunk store lock */
-	tp_lock holder = TP_LOCK_INIT;
+	/* a backup holds the shared chunk store lock and the flock on its staging directory */
+	tp_lock holder = TP_LOCK_INIT, own = TP_LOCK_INIT;
 	char lockp[400];
 	snprintf(lockp, sizeof(lockp), "%s/.lock", base);
 	assert_int_equal(tp_lock_fcntl(&holder, lockp, TP_LOCK_SHARED, 0, "test", &e), 0);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	assert_int_equal(tp_lock_fd(&own, dfd, TP_LOCK_EXCLUSIVE, "staging", &e), 0);
+	close(dfd);
 	tp_gc_opts o = { 0 };
 	tp_gc_stats st;
 	assert_int_equal(tp_gc_run(&ds, &o, &st, &e), 0);
@@ -310,18 +314,49 @@ static void test_staging_of_running_writer(void **state)
 	assert_true(chunk_atime(g) >= st.start);
 	assert_true(file_exists("", h));        /* 27 h old, but younger than the writer */
 	assert_int_equal(st.removed_chunks, 0);
-	tp_lock_release(&holder);
+	assert_int_equal(st.staging_removed, 0);
+	assert_true(tp_is_dir(dir));
+	tp_lock_release(&own);
 
-	/* nobody holds the lock: the staging dir is stale, its chunks are garbage */
+	/* its backup died (flock gone) while another process still holds the store lock: stale, removed */
+	char young[400], restore[400];
+	snprintf(young, sizeof(young), "%s/.tmp/backup-host-y-2-2", base);   /* just created, not locked yet */
+	snprintf(restore, sizeof(restore), "%s/.tmp/media-set-1", base);      /* a tape restore's, never locked */
+	assert_int_equal(tp_mkdir_p(young, 0750, NULL), 0);
+	assert_int_equal(tp_mkdir_p(restore, 0750, NULL), 0);
+	set_times(restore, -1, now - 30 * 3600);
 	age_chunk(g, old);
+	o.dry_run = 1;
 	assert_int_equal(tp_gc_run(&ds, &o, &st, &e), 0);
 	assert_int_equal(st.staging_stale, 1);
+	assert_int_equal(st.staging_removed, 1);
+	assert_int_equal(st.staging_active, 2); /* the young backup and the restore: the store is in use */
+	assert_true(tp_is_dir(dir));            /* dry run */
+	o.dry_run = 0;
+	assert_int_equal(tp_gc_run(&ds, &o, &st, &e), 0);
+	assert_int_equal(st.staging_removed, 1);
+	assert_false(tp_is_dir(dir));
+	assert_true(tp_is_dir(young));
+	assert_true(tp_is_dir(restore));
+	assert_false(file_exists("", g));       /* only the dead writer referenced it */
+	assert_true(file_exists("", h));        /* younger than the restore's start */
+	json_t *j = tp_gc_stats_json(&st);
+	assert_int_equal(tp_json_opt_int(j, "staging-removed", -1), 1);
+	json_decref(j);
+	tp_lock_release(&holder);
+
+	/* nobody holds the store lock: every entry is stale; the young one stays until the grace is over */
+	assert_int_equal(tp_gc_run(&ds, &o, &st, &e), 0);
+	assert_int_equal(st.staging_stale, 2);
+	assert_int_equal(st.staging_removed, 1);
 	assert_int_equal(st.staging_active, 0);
-	assert_false(file_exists("", g));
+	assert_false(tp_is_dir(restore));
+	assert_true(tp_is_dir(young));
 	assert_false(file_exists("", h));
-	assert_int_equal(st.removed_chunks, 2);
-	assert_true(tp_is_dir(dir)); /* left in place */
-	tp_rm_rf(dir, NULL);
+	set_times(young, -1, now - TP_GC_STAGING_GRACE - 60);
+	assert_int_equal(tp_gc_run(&ds, &o, &st, &e), 0);
+	assert_int_equal(st.staging_removed, 1);
+	assert_false(tp_is_dir(young));
 }
 
 static void test_bad_index_stops_gc(void **state)
