@@ -11,9 +11,9 @@
 
 int cmd_backup(int argc, char **argv, tp_err *err)
 {
-	static const char *const allowed[] = { "store", "ns", "type", "id", "time", "keyfile", "owner", "threads", NULL };
+	static const char *const allowed[] = { "store", "ns", "type", "id", "time", "keyfile", "owner", "threads", "exclude", NULL };
 	static const char *usage = "tapir backup --store S [--ns NS] --type vm|ct|host --id ID [--time T] "
-				   "[--keyfile F] NAME.pxar:DIR|NAME.img:FILE ...";
+				   "[--keyfile F] [--exclude PATTERN]... NAME.pxar:DIR|NAME.img:FILE ...";
 	tp_args a;
 	int r = tp_args_parse(&a, argc, argv, allowed, NULL, err);
 	if (r < 0)
@@ -28,6 +28,12 @@ int cmd_backup(int argc, char **argv, tp_err *err)
 		if ((r = tp_backup_source_parse(a.pos[i], &src[i], err)) < 0)
 			return r;
 	tp_backup_opts o = { 0 };
+	const char *excludes[TP_ARGS_MAX];
+	o.n_excludes = (size_t)tp_args_get_all(&a, "exclude", excludes, TP_ARGS_MAX);
+	o.excludes = excludes;
+	for (size_t i = 0; i < o.n_excludes; i++)
+		if (!excludes[i][0])
+			return tp_err_set(err, -EINVAL, "--exclude: empty pattern");
 	o.ns = tp_args_get(&a, "ns");
 	o.type = type;
 	o.id = id;

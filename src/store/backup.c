@@ -297,7 +297,8 @@ static int backup_pxar(struct run *R, const tp_backup_source *s, tp_err *err)
 	r = arc_open(&a, R->ds, R->o, R->st, 0, TP_CHUNK_SIZE_DEFAULT, ipath, 0, R->ctime, err);
 	if (r == 0) {
 		tp_pxar_create_stats cst;
-		tp_pxar_create_opts co = { 0, tp_pxar_create_pcat1_cb, &R->pw, &cst, pxar_io_space, &a };
+		tp_pxar_create_opts co = { 0, tp_pxar_create_pcat1_cb, &R->pw, &cst, pxar_io_space, &a,
+					   R->o->excludes, R->o->n_excludes };
 		r = tp_pxar_create(s->path, pxar_sink, &a, &co, err);
 		if (r == 0 && cst.warnings)
 			tp_warn("archive %s: %llu entries skipped or changed while reading (see warnings above)", s->name,

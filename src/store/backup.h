@@ -22,6 +22,8 @@ typedef struct tp_backup_opts {
 	const char *owner;       /* auth id recorded as group owner (default root@pam) */
 	const tp_crypt_config *cc; /* NULL: unencrypted */
 	int threads;             /* 0 = number of CPUs */
+	const char *const *excludes; /* exclude patterns for every pxar archive (PBS client --exclude) */
+	size_t n_excludes;
 } tp_backup_opts;
 
 typedef struct tp_backup_stats {

@@ -16,6 +16,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "format/pcat1.h"
+#include "store/pxar_exclude.h"
 
 #define IO_PIECE (1u << 20)
 
@@ -77,7 +78,24 @@ struct cr {
 	struct hl_slot *hl;
 	size_t hl_n, hl_cap;
 	uint8_t *io;
+	tp_pxar_excludes ex;      /* CLI patterns first, then those of the .pxarexclude files on the current path */
+	size_t n_cli;
+	tp_buf mpath;             /* "/" + path, for matching */
 };
+
+/* Sets c->mpath to "/" + the current path (+ "/" + name when name is given). */
+static int match_path(struct cr *c, const char *name)
+{
+	tp_buf_reset(&c->mpath);
+	int r = 0;
+	if (c->path.len)
+		r = tp_buf_append_u8(&c->mpath, '/') < 0 || tp_buf_append(&c->mpath, c->path.data, c->path.len) < 0;
+	if (!r && name)
+		r = tp_buf_append_u8(&c->mpath, '/') < 0 || tp_buf_append_str(&c->mpath, name) < 0;
+	if (!r)
+		tp_buf_cstr(&c->mpath);
+	return r ? -ENOMEM : 0;
+}
 
 /* ------------------------------------------------------------- hardlinks */
 
@@ -590,12 +608,20 @@ static int encode_children(struct cr *c, int dfd, int is_root, tp_err *err)
 	if (fstatfs(dfd, &sfs) < 0)
 		return tp_err_errno(err, "pxar create: statfs of '%s'", tp_buf_cstr(&c->path));
 	unsigned feat = fs_features((unsigned long)sfs.f_type);
+	/* this directory's .pxarexclude applies to its subtree only */
+	size_t ex_n0 = c->ex.n;
+	if (match_path(c, NULL) < 0)
+		return tp_err_set(err, -ENOMEM, "pxar create: out of memory for a path");
+	if ((r = tp_pxar_excludes_load(&c->ex, dfd, tp_buf_cstr(&c->mpath), err)) < 0)
+		return r;
+	r = 0;
 	int dup_fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
 	if (!d) {
 		r = tp_err_errno(err, "pxar create: listing '%s'", c->path.len ? tp_buf_cstr(&c->path) : ".");
 		if (dup_fd >= 0)
 			close(dup_fd);
+		tp_pxar_excludes_truncate(&c->ex, ex_n0);
 		return r;
 	}
 	struct dirent *de;
@@ -607,8 +633,21 @@ static int encode_children(struct cr *c, int dfd, int is_root, tp_err *err)
 		if (!strcmp(nm, ".") || !strcmp(nm, ".."))
 			continue;
 		/* PBS always skips a real .pxarexclude-cli in the root (it writes its own) */
-		if (is_root && !strcmp(nm, ".pxarexclude-cli"))
+		if (is_root && !strcmp(nm, TP_PXAR_EXCLUDE_CLI_FILE))
 			continue;
+		if (c->ex.n) {
+			int is_dir = de->d_type == DT_DIR;
+			if (de->d_type == DT_UNKNOWN) {
+				struct stat sb;
+				is_dir = fstatat(dfd, nm, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode);
+			}
+			if (match_path(c, nm) < 0) {
+				r = tp_err_set(err, -ENOMEM, "pxar create: out of memory for a path");
+				goto out;
+			}
+			if (tp_pxar_excludes_match(&c->ex, tp_buf_cstr(&c->mpath), is_dir))
+				continue;
+		}
 		if (n == cap) {
 			size_t nc = cap ? cap * 2 : 64;
 			char **p = realloc(names, nc * sizeof(*p));
@@ -638,6 +677,24 @@ out:
 		free(names[i]);
 	free(names);
 	closedir(d);
+	tp_pxar_excludes_truncate(&c->ex, ex_n0);
+	return r;
+}
+
+/* The root's last entry when there are CLI patterns, as the PBS client writes it. */
+static int encode_cli_file(struct cr *c, tp_err *err)
+{
+	tp_buf b = TP_BUF_INIT;
+	tp_pxar_meta m;
+	memset(&m, 0, sizeof(m));
+	m.mode = 0100600;
+	int r = tp_pxar_excludes_cli_text(&c->ex, c->n_cli, &b);
+	if (r < 0)
+		return tp_err_set(err, r, "pxar create: out of memory for %s", TP_PXAR_EXCLUDE_CLI_FILE);
+	r = tp_pxar_enc_file(&c->enc, TP_PXAR_EXCLUDE_CLI_FILE, &m, b.data, b.len, NULL, err);
+	if (r == 0)
+		r = emit(c, TP_PXAR_EV_FILE, TP_PXAR_EXCLUDE_CLI_FILE, b.len, 0, err);
+	tp_buf_free(&b);
 	return r;
 }
 
@@ -670,11 +727,17 @@ int tp_pxar_create(const char *path, tp_pxar_write_fn write, void *ctx, const tp
 		goto out;
 	}
 	c.root_dev = st.st_dev;
+	for (size_t i = 0; i < c.o.n_excludes; i++)
+		if ((r = tp_pxar_excludes_add_cli(&c.ex, c.o.excludes[i], err)) < 0)
+			goto out;
+	c.n_cli = c.ex.n;
 	if ((r = read_meta(fd, &st, fs_features((unsigned long)sfs.f_type), &m, path, err)) < 0)
 		goto out;
 	if ((r = tp_pxar_enc_init(&c.enc, write, ctx, &m, err)) < 0)
 		goto out;
 	if ((r = encode_children(&c, fd, 1, err)) < 0)
+		goto out;
+	if (c.n_cli && (r = encode_cli_file(&c, err)) < 0)
 		goto out;
 	r = tp_pxar_enc_finish(&c.enc, err);
 out:
@@ -686,6 +749,8 @@ out:
 		free(c.hl[i].path);
 	free(c.hl);
 	tp_buf_free(&c.path);
+	tp_buf_free(&c.mpath);
+	tp_pxar_excludes_free(&c.ex);
 	free(c.io);
 	close(fd);
 	return r;

@@ -49,10 +49,21 @@ typedef struct tp_pxar_create_opts {
 	 */
 	int (*io_space)(void *ctx, uint8_t **buf, size_t *avail, tp_err *err);
 	void *io_ctx;
+	/*
+	 * CLI exclude patterns (PBS client --exclude): applied everywhere and,
+	 * when there are any, recorded in a synthetic `.pxarexclude-cli` file
+	 * appended as the root's last entry (mode 0600, uid/gid 0, mtime 0).
+	 */
+	const char *const *excludes;
+	size_t n_excludes;
 } tp_pxar_create_opts;
 
 /*
  * Encodes the directory at path as a pxar v1 archive written to write(ctx).
+ * Entries matched by the exclude patterns (opts->excludes, and each
+ * directory's `.pxarexclude`, which applies to its subtree and is itself
+ * archived unless matched; see pxar_exclude.h) are left out, excluded
+ * directories with everything below them.
  * Children are sorted bytewise; regular files with more than one link are
  * encoded once and then as HARDLINK; only the root's file system is entered
  * unless all_file_systems; vanished (ENOENT) and unreadable (EACCES)
