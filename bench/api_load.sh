@@ -1,7 +1,7 @@
 #!/bin/bash
 # Load on the API's read endpoints (media list, snapshots, task list): 32 concurrent clients for 30 s on
 # loopback over HTTPS with an API token; prints requests/s, error count and the server's RSS before/after.
-# usage: bench/api_load.sh [BUILD_DIR] [SECONDS] [CLIENTS]     (uses wrk when installed, else curl loops)
+# usage: [ROUNDS=N] bench/api_load.sh [BUILD_DIR] [SECONDS] [CLIENTS]     (uses wrk when installed, else curl loops)
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${TAPIR_BIN:-$TOP/${1:-build}/tapir}
@@ -46,13 +46,8 @@ for p in "${paths[@]}"; do
 done
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$SRV/status"; }
 rss_idle=$(rss)
-# a short warm-up first: thread stacks and malloc arenas of the connection threads are not a leak
-if command -v wrk >/dev/null; then
-	printf 'wrk.headers["Authorization"] = "PBSAPIToken=%s"\n' "$AUTH" >"$T/auth.lua"
-	wrk -t 4 -c "$CLIENTS" -d 5s -s "$T/auth.lua" "$URL/${paths[0]}" >/dev/null
-fi
-rss_before=$(rss)
-
+# a short warm-up with the same requests first: thread stacks, malloc arenas and first-use allocations
+# of every endpoint are not a leak
 if command -v wrk >/dev/null; then
 	cat >"$T/paths.lua" <<EOF
 local paths = { "/api2/json/tape/media/list", "/api2/json/admin/datastore/store1/snapshots",
@@ -71,11 +66,25 @@ done = function(summary, latency, requests)
   io.write(string.format("non200 %d\n", summary.errors.status))
 end
 EOF
-	wrk -t 4 -c "$CLIENTS" -d "${SECS}s" --latency -s "$T/paths.lua" "https://127.0.0.1:$PORT" >"$T/wrk.out"
-	reqs=$(awk '/requests in/ {print $1}' "$T/wrk.out")
+	wrk -t 4 -c "$CLIENTS" -d 5s -s "$T/paths.lua" "https://127.0.0.1:$PORT" >/dev/null
+	sleep 1
+fi
+rss_before=$(rss)
+
+if command -v wrk >/dev/null; then
+	# ROUNDS=N repeats the load (fresh connections each round) and records the RSS after each: memory
+	# that is only malloc's high-water mark levels off, a leak keeps climbing
+	rss_rounds=
+	for round in $(seq "${ROUNDS:-1}"); do
+		wrk -t 4 -c "$CLIENTS" -d "${SECS}s" --latency -s "$T/paths.lua" "https://127.0.0.1:$PORT" >"$T/wrk.$round"
+		sleep 1   # the server sees the closed connections (and returns free memory) first
+		rss_rounds="$rss_rounds $(rss)"
+	done
+	cp "$T/wrk.$round" "$T/wrk.out"
+	reqs=$(cat "$T"/wrk.[0-9]* | awk '/requests in/ {s+=$1} END {print s}')
 	rps=$(awk '/^Requests\/sec/ {print $2}' "$T/wrk.out")
-	non200=$(awk '/^non200/ {print $2}' "$T/wrk.out")
-	sockerr=$(awk '/Socket errors/ {n=0; for (i=1;i<=NF;i++) if ($i ~ /^[0-9]+,?$/) n+=$i; print n}' "$T/wrk.out")
+	non200=$(cat "$T"/wrk.[0-9]* | awk '/^non200/ {s+=$2} END {print s}')
+	sockerr=$(cat "$T"/wrk.[0-9]* | awk '/Socket errors/ {for (i=1;i<=NF;i++) if ($i ~ /^[0-9]+,?$/) n+=$i} END {print n+0}')
 	errors=$(( ${non200:-0} + ${sockerr:-0} ))
 	p99=$(awk '/ 99%/ {print $2}' "$T/wrk.out")
 	tool="wrk (4 threads, keep-alive)"
@@ -103,4 +112,5 @@ rss_after=$(rss)
 echo "tool: $tool; clients: $CLIENTS; duration: ${SECS}s; endpoints: ${paths[*]}"
 echo "requests: $reqs; requests/s: $rps; errors: $errors; p99 latency: $p99"
 echo "server RSS: idle ${rss_idle} KiB, after warm-up ${rss_before} KiB, after the load ${rss_after} KiB"
+[ -n "${rss_rounds:-}" ] && [ "${ROUNDS:-1}" -gt 1 ] && echo "server RSS after each round (KiB):$rss_rounds"
 [ "$errors" = 0 ] || { echo "FAIL: $errors errors" >&2; exit 1; }
