@@ -6,13 +6,10 @@
 
 #include "base/hex.h"
 #include "crypto/hash.h"
-#include "format/blob.h"
 #include "format/magic.h"
 
 /* one block at a time, so LEOM is seen before the next block: a small early-warning zone must not be overrun */
 #define SLICE TP_TAPE_BLOCK_PAYLOAD
-/* what the decoder reserves for a blob before reading it: the largest chunk the chunkers make, encrypted */
-#define FIRST_RESERVE ((size_t)TP_CHUNK_MAX_SIZE + TP_BLOB_ENCR_HEADER_LEN)
 
 void tp_chunk_entry_header_encode(uint8_t out[TP_CHUNK_ENTRY_HEADER_SIZE], const uint8_t digest[32],
 				  uint64_t size)
@@ -223,14 +220,6 @@ int tp_chunk_archive_reader_next(tp_chunk_archive_reader *cr, tp_chunk_entry *e,
 	memcpy(e->digest, hdr + 8, 32);
 	e->offset = off;
 	tp_buf_reset(&cr->blob);
-	/*
-	 * A buffer swapped out by the caller is replaced at once at the size of a
-	 * chunk, not grown by doubling (each step a realloc copy); a larger claim
-	 * grows as bytes arrive, so a lying size on a short stream costs no memory.
-	 */
-	if (size <= FIRST_RESERVE && cr->blob.cap < size + 1 && tp_buf_reserve(&cr->blob, (size_t)size) < 0)
-		return fatal(cr, tp_err_set(err, -ENOMEM, "chunk archive: out of memory for a %llu byte blob",
-					    (unsigned long long)size));
 	/* grow as bytes arrive, so a lying size on a short stream costs no memory */
 	while (cr->blob.len < size) {
 		size_t want = size - cr->blob.len < SLICE ? (size_t)(size - cr->blob.len) : SLICE;
