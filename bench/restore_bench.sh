@@ -3,14 +3,18 @@
 # usage: bench/restore_bench.sh [SIZE]   SIZE of the full-restore data set in MiB or with G/M suffix (default 1G)
 # env:   BENCH_DIR (default /var/tmp/tapir-restore-bench), TAPIR_BIN (default build/tapir),
 #        TAPE_SIZE (virtual cartridge size for part a, default 256M), PARTS (default ab: which parts to run),
-#        DAYS (part b: daily snapshots, default 24)
+#        part b: HOSTS (backup groups, default 10), DAYS (daily jobs, default 20), IMG_MIB (each host's
+#        vm image, default 64), TAPE_B (cartridge size, default 256M)
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 TAPIR_BIN=${TAPIR_BIN:-$TOP/build/tapir}
 BENCH_DIR=${BENCH_DIR:-/var/tmp/tapir-restore-bench}
 TAPE_SIZE=${TAPE_SIZE:-256M}
 PARTS=${PARTS:-ab}
-DAYS=${DAYS:-24}
+HOSTS=${HOSTS:-10}
+DAYS=${DAYS:-20}
+IMG_MIB=${IMG_MIB:-64}
+TAPE_B=${TAPE_B:-256M}
 size=${1:-1G}
 case $size in
 *G|*g) mib=$(( ${size%[Gg]} * 1024 )) ;;
@@ -73,57 +77,90 @@ PY
 fi
 case $PARTS in *b*) ;; *) exit 0 ;; esac
 echo
-echo "== (b) $DAYS daily snapshots of a 32 MiB vm image (one 4 MiB chunk rewritten a day), each day's tape backup appended"
-echo "   to one media set on 32 MiB cartridges in a virtual changer: selective restores"
+echo "== (b) $HOSTS hosts (vm/100...), each a $IMG_MIB MiB vm image with one 4 MiB chunk rewritten a day; every day a"
+echo "   snapshot of each host and one tape backup job (all groups, --latest-only) appended to one media set"
+echo "   on $TAPE_B cartridges in a virtual changer: selective restores under the LTO-9 model"
+tb0=$(now)
 tapir datastore create daily "$B/daily" >/dev/null
-tapir datastore create sel1 "$B/sel1" >/dev/null
-tapir datastore create sel5 "$B/sel5" >/dev/null
 tapir changer create lb --type virtual --path "$B/lib-b" --slots 16 --import-export-slots 1 >/dev/null
-tapir drive create vb --type virtual --path "$B/vtl-b" --max-size 32M --changer lb --changer-drivenum 0 >/dev/null
+tapir drive create vb --type virtual --path "$B/vtl-b" --max-size "$TAPE_B" --changer lb --changer-drivenum 0 >/dev/null
 tapir pool create pb >/dev/null
-for i in $(seq 1 12); do tapir changer insert lb "B$(printf %05d "$i")L9" --slot "$i" >/dev/null; done
+for i in $(seq 1 16); do tapir changer insert lb "B$(printf %05d "$i")L9" --slot "$i" >/dev/null; done
 tapir tape barcode-label --drive vb --pool pb >/dev/null
-head -c $((32 << 20)) /dev/urandom >"$B/vm.img"
+mkdir -p "$B/img"
+nchunks=$((IMG_MIB / 4))
+for h in $(seq 0 $((HOSTS - 1))); do head -c $((IMG_MIB << 20)) /dev/urandom >"$B/img/$h"; done
+day() { python3 -c "import datetime; print((datetime.date(2026,1,1)+datetime.timedelta(days=$1-1)).isoformat()+'T00:00:00Z')"; }
 set_b=
 tapes_b=
 for d in $(seq 1 "$DAYS"); do
-	[ "$d" = 1 ] || dd if=/dev/urandom of="$B/vm.img" bs=4M count=1 seek=$((RANDOM % 8)) conv=notrunc status=none
-	t=$(python3 -c "import datetime; print((datetime.date(2026,1,1)+datetime.timedelta(days=$d-1)).isoformat())")
-	tapir backup --store daily --type vm --id 300 --time "${t}T00:00:00Z" disk.img:"$B/vm.img" >/dev/null
-	out=$(tapir tape backup daily pb --drive vb --latest-only --output-format json | tail -n 1)
+	t=$(day "$d")
+	for h in $(seq 0 $((HOSTS - 1))); do
+		[ "$d" = 1 ] || dd if=/dev/urandom of="$B/img/$h" bs=4M count=1 seek=$((RANDOM % nchunks)) conv=notrunc status=none
+		tapir backup --store daily --type vm --id $((100 + h)) --time "$t" disk.img:"$B/img/$h" >/dev/null
+	done
+	out=$(tapir tape backup daily pb --drive vb --latest-only --output-format json 2>>"$B/tape-backup.log" | tail -n 1)
 	set_b=$(json "$out" 'j["media-set"]')
 	tapes_b="$tapes_b $(json "$out" '" ".join(j["tapes"])')"
 done
-rm -f "$B/vm.img"
+rm -rf "$B/img"
 ntapes_b=$(printf '%s\n' $tapes_b | sort -u | grep -c .)
-echo "media set $set_b: $DAYS daily tape backups, $ntapes_b tapes"
-day() { python3 -c "import datetime; print((datetime.date(2026,1,1)+datetime.timedelta(days=$1-1)).isoformat()+'T00:00:00Z')"; }
+tb1=$(now)
+echo "media set $set_b: $DAYS daily jobs of $HOSTS snapshots, $ntapes_b tapes of $TAPE_B ($(python3 -c "print('%.0f' % ($tb1 - $tb0))") s to generate)"
+media=$(python3 -c "t='$TAPE_B'; m={'G':1<<30,'M':1<<20}.get(t[-1].upper(),0); print(int(t[:-1])*m if m else int(t))")
 report() { # LABEL RESULT-JSON
-	python3 - "$1" "$2" <<'PY'
+	python3 - "$1" "$2" "$media" <<'PY'
 import json, sys
-name, j = sys.argv[1], json.loads(sys.argv[2])
+name, j, media = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
 p = j["plan"]; o = p["pbs-2021"]
 need = p["bytes-needed"]
 tapes = len(p["tapes"])
-print("%s: %d restored, %d tapes needed, %d bytes needed" % (name, len(j["restored"]), tapes, need))
-print("  %-28s %14s %14s" % ("", "tapir", "2021 design"))
-print("  %-28s %14.3f %14.3f" % ("bytes read / needed", j["bytes_read_from_tape"] / need, o["bytes_read_from_tape"] / need))
-print("  %-28s %14d %14d" % ("tape loads", j["tape_loads"], o["tape_loads"]))
-print("  %-28s %14d %14d" % ("changer moves", j["changer_moves"], o["changer_moves"]))
-print("  %-28s %14d %14d" % ("tape locates", j["tape_locates"], o["tape_locates"]))
-print("  %-28s %14.0f %14.0f" % ("simulated tape seconds", j["simulated_tape_seconds"], o["simulated_tape_seconds"]))
-print("  %-28s %14.0f" % ("planned (estimated) seconds", p["estimated-seconds"]))
-print("  2021 / tapir simulated time: %.1fx; each needed tape loaded once: %s" % (
+# LTO-9 terms (docs/tape-drives.md): reading scaled like the cartridge, fixed costs per load and changer move
+rd = lambda b: b * 18e12 / media / 400e6
+def terms(loads, moves, read_bytes, total):
+    fixed = moves * 26 + loads * 16 + max(loads - 1, 0) * 56
+    return rd(read_bytes), fixed, total - rd(read_bytes) - fixed
+tt = terms(j["tape_loads"], j["changer_moves"], j["bytes_read_from_tape"], j["simulated_tape_seconds"])
+to = terms(o["tape_loads"], o["changer_moves"], o["bytes_read_from_tape"], o["simulated_tape_seconds"])
+print("%s: %d restored, %d tapes needed, %d bytes needed (%.1f MiB per tape)" % (
+    name, len(j["restored"]), tapes, need, need / max(tapes, 1) / 2**20))
+print("  %-34s %14s %14s" % ("", "tapir", "2021 design"))
+print("  %-34s %14.3f %14.3f" % ("bytes read / needed", j["bytes_read_from_tape"] / need, o["bytes_read_from_tape"] / need))
+lab = 2 * 262144  # the two label blocks read at every load
+print("  %-34s %14.3f %14.3f" % ("  the same without label blocks", (j["bytes_read_from_tape"] - lab * j["tape_loads"]) / need,
+                                 (o["bytes_read_from_tape"] - lab * o["tape_loads"]) / need))
+print("  %-34s %14d %14d" % ("tape loads", j["tape_loads"], o["tape_loads"]))
+print("  %-34s %14d %14d" % ("changer moves", j["changer_moves"], o["changer_moves"]))
+print("  %-34s %14d %14d" % ("tape locates", j["tape_locates"], o["tape_locates"]))
+print("  %-34s %14.0f %14.0f" % ("simulated tape seconds", j["simulated_tape_seconds"], o["simulated_tape_seconds"]))
+print("  %-34s %14.0f %14.0f" % ("  of which reading", tt[0], to[0]))
+print("  %-34s %14.0f %14.0f" % ("  moves, loads, unloads", tt[1], to[1]))
+print("  %-34s %14.0f %14.0f" % ("  locates and rewinds", tt[2], to[2]))
+print("  %-34s %14.0f" % ("planned (estimated) seconds", p["estimated-seconds"]))
+print("  2021 / tapir simulated time: %.2fx; each needed tape loaded once: %s" % (
     o["simulated_tape_seconds"] / max(j["simulated_tape_seconds"], 1e-9), j["tape_loads"] <= tapes))
 PY
 }
-# the tape the last backup left in the drive would need no load: start from an empty drive, as after a restart
-tapir tape unload --drive vb >/dev/null
-res=$(tapir tape restore "$set_b" daily=sel1 "daily:vm/300/$(day 15)" --drive vb --output-format json | tail -n 1)
-report "1 snapshot (day 15)" "$res"
-tapir tape unload --drive vb >/dev/null
-res=$(tapir tape restore "$set_b" daily=sel5 "daily:vm/300/$(day 2)" "daily:vm/300/$(day 6)" "daily:vm/300/$(day 10)" \
-	"daily:vm/300/$(day 14)" "daily:vm/300/$(day 19)" --drive vb --output-format json | tail -n 1)
-report "5 snapshots (days 2, 6, 10, 14, 19)" "$res"
+mid=$((100 + HOSTS / 2)); last=$((100 + HOSTS - 1)); d1=$((DAYS * 3 / 4))
+n=0
+restore() { # LABEL SNAPSHOT...
+	local label=$1; shift
+	n=$((n + 1))
+	tapir datastore create "sel$n" "$B/sel$n" >/dev/null
+	# the tape the last job left in the drive would need no load: start from an empty drive, as after a restart
+	tapir tape unload --drive vb >/dev/null 2>&1 || true
+	local args=() s
+	for s in "$@"; do args+=("daily:$s"); done
+	local res
+	res=$(tapir tape restore "$set_b" "daily=sel$n" "${args[@]}" --drive vb --output-format json 2>>"$B/restore.log" | tail -n 1)
+	[ "$(json "$res" 'len(j["failed"])')" = 0 ] || { echo "restore failed: $res" >&2; exit 1; }
+	report "$label" "$res"
+}
+restore "1 snapshot, middle host vm/$mid, day $d1" "vm/$mid/$(day "$d1")"
+restore "1 snapshot, first host vm/100, day $d1" "vm/100/$(day "$d1")"
+restore "1 snapshot, last host vm/$last, day $d1" "vm/$last/$(day "$d1")"
+restore "5 snapshots of vm/$mid (days 2, $((DAYS * 3 / 10)), $((DAYS / 2)), $d1, $DAYS)" "vm/$mid/$(day 2)" \
+	"vm/$mid/$(day $((DAYS * 3 / 10)))" "vm/$mid/$(day $((DAYS / 2)))" "vm/$mid/$(day "$d1")" "vm/$mid/$(day "$DAYS")"
+echo "part b: $(python3 -c "print('%.0f' % ($(now) - $tb0))") s"
 echo
 echo "goals: each needed tape loaded once; bytes read <= 1.1 x needed; simulated time >= 5x lower than the 2021 design for one snapshot"
