@@ -135,6 +135,17 @@ AUTH=$RD expect_status 403 POST admin/datastore/store1/gc | grep -q "lacks Datas
 	fail "gc without Datastore.Modify"
 AUTH=$RD expect_status 200 GET admin/datastore/store1/gc >/dev/null
 
+# a drive in use: 409 at once, no task started
+flock "$TAPIR_HOME/run/drive-lock/d0" -c 'sleep 3' &
+holder=$!
+sleep 0.5
+ntasks=$(json_get "$(expect_status 200 GET 'nodes/localhost/tasks?limit=0')" 'j["total"]')
+expect_status 409 POST tape/drive/d0/load-media '{"label-text":"AAA001"}' | grep -q "drive d0" || fail "busy drive load"
+expect_status 409 GET tape/drive/d0/status >/dev/null
+[ "$(json_get "$(expect_status 200 GET 'nodes/localhost/tasks?limit=0')" 'j["total"]')" = "$ntasks" ] ||
+	fail "a task was started for a busy drive"
+wait $holder
+
 # bad input names the parameter; unknown drive 404
 expect_status 400 POST tape/drive/d0/load-media '{"label-text":"../x"}' | grep -q "parameter 'label-text'" || fail "label"
 expect_status 400 POST tape/drive/d0/load-media '{}' | grep -q "parameter 'label-text'" || fail "missing label"
