@@ -154,8 +154,25 @@ size_t tp_chunker_scan_chunk(tp_chunker *c, const uint8_t *chunk, size_t len)
 			goto cut;
 	}
 	size_t end = len < max ? len : max;
-	for (size_t i = cs; i < end; i++) {
-		h = rotl1(h) ^ tp_buzhash_table[chunk[i - TP_CHUNKER_WINDOW]] ^ tp_buzhash_table[chunk[i]];
+	const uint32_t *T = tp_buzhash_table;
+	const uint8_t *in = chunk, *out = chunk - TP_CHUNKER_WINDOW;
+	size_t i = cs;
+	/* (T[out] ^ T[in]) is off the dependency chain: one rotate and one xor per byte on it */
+	for (; i + 4 <= end; i += 4) {
+		uint32_t d0 = T[out[i]] ^ T[in[i]], d1 = T[out[i + 1]] ^ T[in[i + 1]];
+		uint32_t d2 = T[out[i + 2]] ^ T[in[i + 2]], d3 = T[out[i + 3]] ^ T[in[i + 3]];
+		uint32_t h0 = rotl1(h) ^ d0, h1 = rotl1(h0) ^ d1, h2 = rotl1(h1) ^ d2, h3 = rotl1(h2) ^ d3;
+		if (((h0 & mask) >= thr) | ((h1 & mask) >= thr) | ((h2 & mask) >= thr) | ((h3 & mask) >= thr)) {
+			if ((h0 & mask) >= thr) { cs = i + 1; goto cut; }
+			if ((h1 & mask) >= thr) { cs = i + 2; goto cut; }
+			if ((h2 & mask) >= thr) { cs = i + 3; goto cut; }
+			cs = i + 4;
+			goto cut;
+		}
+		h = h3;
+	}
+	for (; i < end; i++) {
+		h = rotl1(h) ^ (T[out[i]] ^ T[in[i]]);
 		if ((h & mask) >= thr) {
 			cs = i + 1;
 			goto cut;
