@@ -86,6 +86,37 @@ static void test_route_find(void **state)
 	r = tp_api_route_find(TP_HTTP_POST, "tape/restore-single", p, &e);
 	assert_non_null(r);
 	assert_ptr_equal(r->fn, h_tape_restore);
+	/* drive and GC paths: PBS's privileges on the paths the ACL editor accepts */
+	static const struct {
+		enum tp_http_method m;
+		const char *path;
+		uint64_t priv;
+		const char *acl;
+	} pbs[] = {
+		{ TP_HTTP_POST, "tape/drive/d0/load-media", TP_PRIV_TAPE_READ, "/tape/device/{drive}" },
+		{ TP_HTTP_POST, "tape/drive/d0/unload", TP_PRIV_TAPE_READ, "/tape/device/{drive}" },
+		{ TP_HTTP_POST, "tape/drive/d0/eject-media", TP_PRIV_TAPE_READ, "/tape/device/{drive}" },
+		{ TP_HTTP_POST, "tape/drive/d0/label-media", TP_PRIV_TAPE_WRITE, "/tape/device/{drive}" },
+		{ TP_HTTP_GET, "tape/drive/d0/read-label", TP_PRIV_TAPE_READ, "/tape/device/{drive}" },
+		{ TP_HTTP_GET, "tape/drive/d0/inventory", TP_PRIV_TAPE_READ, "/tape/device/{drive}" },
+		{ TP_HTTP_PUT, "tape/drive/d0/inventory", TP_PRIV_TAPE_READ, "/tape/device/{drive}" },
+		{ TP_HTTP_POST, "tape/drive/d0/catalog", TP_PRIV_TAPE_READ, "/tape/device/{drive}" },
+		{ TP_HTTP_GET, "tape/drive/d0/status", TP_PRIV_TAPE_AUDIT, "/tape/device/{drive}" },
+		{ TP_HTTP_POST, "admin/datastore/s1/gc", TP_PRIV_DATASTORE_MODIFY, "/datastore/{store}" },
+		{ TP_HTTP_GET, "admin/datastore/s1/gc", TP_PRIV_DATASTORE_AUDIT, "/datastore/{store}" },
+	};
+	for (size_t i = 0; i < sizeof(pbs) / sizeof(pbs[0]); i++) {
+		json_object_clear(p);
+		r = tp_api_route_find(pbs[i].m, pbs[i].path, p, &e);
+		if (!r)
+			fail_msg("%s: %s", pbs[i].path, e.msg);
+		assert_true(r->priv == pbs[i].priv);
+		assert_string_equal(r->acl_path, pbs[i].acl);
+		assert_string_equal(json_string_value(json_object_get(p, strstr(pbs[i].acl, "drive") ? "drive" : "store")),
+				    strstr(pbs[i].acl, "drive") ? "d0" : "s1");
+	}
+	assert_null(tp_api_route_find(TP_HTTP_DELETE, "tape/drive/d0/status", p, &e));
+	assert_int_equal(e.code, -ENOTSUP);
 	json_decref(p);
 	/* every route's template parameters are in its schema */
 	for (const tp_api_route *rt = tp_api_routes; rt->path; rt++)
