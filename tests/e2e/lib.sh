@@ -12,7 +12,15 @@ fi
 T=$(mktemp -d "${TAPIR_TEST_TMP:-$scratch}/tapir-e2e.XXXXXX")
 export TAPIR_HOME=$T/home
 mkdir -p "$TAPIR_HOME"
-cleanup() { local rc=$?; [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"; exit $rc; }
+# at_exit CMD: run CMD (e.g. kill a background tapir) before the scratch goes.
+exit_hooks=()
+at_exit() { exit_hooks+=("$1"); }
+cleanup() {
+	local rc=$? h
+	for h in "${exit_hooks[@]}"; do eval "$h" || true; done
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
+	exit $rc
+}
 trap cleanup EXIT
 
 tapir() { "$TAPIR_BIN" "$@"; }

@@ -5,7 +5,7 @@
 mkdir -p "$T/mnt"
 mount -t tmpfs -o size=30m tmpfs "$T/mnt" 2>"$T/mount.err" \
 	|| fail "cannot mount a tmpfs (this test needs root): $(cat "$T/mount.err")"
-trap 'rc=$?; umount -l "$T/mnt" 2>/dev/null; (exit $rc); cleanup' EXIT
+at_exit 'umount -l "$T/mnt" 2>/dev/null'
 
 tapir datastore create fullstore "$T/mnt/ds" >/dev/null
 head -c 60000000 /dev/urandom >"$T/big.img"

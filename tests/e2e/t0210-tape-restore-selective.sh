@@ -3,11 +3,6 @@
 . "$(dirname "$0")/lib.sh"
 # datastores, cartridges and the catalog on tmpfs when there is one: a datastore is 65536 directories
 F=$T
-if [ -d /dev/shm ] && [ -w /dev/shm ]; then
-	F=$(mktemp -d /dev/shm/tapir-e2e.XXXXXX)
-	trap 'rc=$?; [ -n "${KEEP_TMP:-}" ] || rm -rf "$F" "$T"; exit $rc' EXIT
-	export TAPIR_HOME=$F/home && mkdir -p "$TAPIR_HOME"
-fi
 
 tapir datastore create store1 "$F/ds1" >/dev/null
 tapir datastore create store2 "$F/ds2" >/dev/null

@@ -2,11 +2,6 @@
 # A restore killed (SIGKILL) at random points, 12 times: no partial snapshot is ever visible, the rerun succeeds and .tmp ends empty.
 . "$(dirname "$0")/lib.sh"
 F=$T
-if [ -d /dev/shm ] && [ -w /dev/shm ]; then
-	F=$(mktemp -d /dev/shm/tapir-e2e.XXXXXX)
-	trap 'rc=$?; [ -n "${KEEP_TMP:-}" ] || rm -rf "$F" "$T"; exit $rc' EXIT
-	export TAPIR_HOME=$F/home && mkdir -p "$TAPIR_HOME"
-fi
 
 tapir datastore create store1 "$F/ds1" >/dev/null
 tapir datastore create store2 "$F/ds2" >/dev/null

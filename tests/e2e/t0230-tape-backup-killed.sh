@@ -2,11 +2,6 @@
 # Tape backups killed (SIGKILL) at random points: every snapshot the catalog lists restores and verifies, the next job continues the set, nothing is lost.
 . "$(dirname "$0")/lib.sh"
 F=$T
-if [ -d /dev/shm ] && [ -w /dev/shm ]; then
-	F=$(mktemp -d /dev/shm/tapir-e2e.XXXXXX)
-	trap 'rc=$?; [ -n "${KEEP_TMP:-}" ] || rm -rf "$F" "$T"; exit $rc' EXIT
-	export TAPIR_HOME=$F/home && mkdir -p "$TAPIR_HOME"
-fi
 
 tapir datastore create store1 "$F/ds1" >/dev/null
 tapir datastore create store2 "$F/ds2" >/dev/null

@@ -2,11 +2,7 @@
 # Tape backup faults: a vanished chunk, a corrupt chunk and a vanished index fail only their snapshots (named, exit non-zero); two jobs on one drive.
 . "$(dirname "$0")/lib.sh"
 F=$T
-if [ -d /dev/shm ] && [ -w /dev/shm ]; then
-	F=$(mktemp -d /dev/shm/tapir-e2e.XXXXXX)
-	trap 'rc=$?; [ -n "${KEEP_TMP:-}" ] || { kill -CONT "${pid:-0}" 2>/dev/null || true; rm -rf "$F" "$T"; }; exit $rc' EXIT
-	export TAPIR_HOME=$F/home && mkdir -p "$TAPIR_HOME"
-fi
+at_exit 'kill -CONT "${pid:-0}" 2>/dev/null'
 
 tapir datastore create store1 "$F/ds1" >/dev/null
 tapir datastore create store2 "$F/ds2" >/dev/null

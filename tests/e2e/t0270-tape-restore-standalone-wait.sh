@@ -2,11 +2,7 @@
 # A standalone drive: the restore asks for each tape (task log, mail), waits while the drive is empty or holds a wrong tape, goes on once it is inserted; stopped while waiting (task stop, SIGTERM) it ends aborted with nothing published and .tmp clean; --media-wait gives up.
 . "$(dirname "$0")/lib.sh"
 F=$T
-if [ -d /dev/shm ] && [ -w /dev/shm ]; then
-	F=$(mktemp -d /dev/shm/tapir-e2e.XXXXXX)
-	trap 'rc=$?; [ -n "${RPID:-}" ] && kill "$RPID" 2>/dev/null; [ -n "${KEEP_TMP:-}" ] || rm -rf "$F" "$T"; exit $rc' EXIT
-	export TAPIR_HOME=$F/home && mkdir -p "$TAPIR_HOME"
-fi
+at_exit '[ -z "${RPID:-}" ] || kill "$RPID" 2>/dev/null'
 
 tapir datastore create store1 "$F/ds1" >/dev/null
 tapir datastore create store2 "$F/ds2" >/dev/null

@@ -2,11 +2,7 @@
 # Full restore without a catalog over two drives of a changer: the drives read tapes at the same time (a snapshot archive cut by early warning on one tape, whole on the next) without racing on the staging directory; a tape left in the other drive is moved back and read by the drive the plan gives it; a tape in a drive held by another task is a clear error.
 . "$(dirname "$0")/lib.sh"
 F=$T
-if [ -d /dev/shm ] && [ -w /dev/shm ]; then
-	F=$(mktemp -d /dev/shm/tapir-e2e.XXXXXX)
-	trap 'rc=$?; [ -n "${HPID:-}" ] && kill "$HPID" 2>/dev/null; [ -n "${KEEP_TMP:-}" ] || rm -rf "$F" "$T"; exit $rc' EXIT
-	export TAPIR_HOME=$F/home && mkdir -p "$TAPIR_HOME"
-fi
+at_exit '[ -z "${HPID:-}" ] || kill "$HPID" 2>/dev/null'
 
 tapir datastore create store1 "$F/ds1" >/dev/null
 tapir datastore create store2 "$F/ds2" >/dev/null
