@@ -579,6 +579,8 @@ int tp_api_status_of(int code)
 	case -EEXIST:
 	case -EBUSY:
 	case -ENOTEMPTY:
+	case -ENOMEDIUM:        /* no tape in the drive */
+	case -TP_EWRONGMEDIA:   /* another tape than the one asked for */
 		return 409;
 	case -EFBIG:
 	case -E2BIG:

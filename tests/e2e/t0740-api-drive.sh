@@ -146,6 +146,9 @@ expect_status 409 GET tape/drive/d0/status >/dev/null
 	fail "a task was started for a busy drive"
 wait $holder
 
+# an empty drive: 409 naming it
+expect_status 409 GET tape/drive/solo/read-label | grep -q "no cartridge" || fail "read-label of an empty drive"
+
 # bad input names the parameter; unknown drive 404
 expect_status 400 POST tape/drive/d0/load-media '{"label-text":"../x"}' | grep -q "parameter 'label-text'" || fail "label"
 expect_status 400 POST tape/drive/d0/load-media '{}' | grep -q "parameter 'label-text'" || fail "missing label"

@@ -437,6 +437,8 @@ static void test_status_map(void **state)
 	assert_int_equal(tp_api_status_of(-TP_EPERM), 403);
 	assert_int_equal(tp_api_status_of(-TP_ENOTFOUND), 404);
 	assert_int_equal(tp_api_status_of(-TP_ELOCKED), 409);
+	assert_int_equal(tp_api_status_of(-ENOMEDIUM), 409);
+	assert_int_equal(tp_api_status_of(-TP_EWRONGMEDIA), 409);
 	assert_int_equal(tp_api_status_of(-EFBIG), 413);
 	assert_int_equal(tp_api_status_of(-EIO), 500);
 }
