@@ -47,7 +47,7 @@ expect_status 200 DELETE "nodes/localhost/tasks/$(enc "$up")" >/dev/null
 t0=$(date +%s)
 st=$(wait_stopped "$up")
 [ "$(json_get "$st" 'j["data"]["exitstatus"]')" = aborted ] || fail "exit status: $st"
-[ $(( $(date +%s) - t0 )) -le 10 ] || fail "abort took more than 10 s"
+[ $(( $(date +%s) - t0 )) -le 15 ] || fail "abort took more than 15 s"
 log=$(expect_status 200 GET "nodes/localhost/tasks/$(enc "$up")/log?limit=0")
 [ "$(json_get "$log" 'j["data"][-1]["t"].endswith("TASK ERROR: aborted")')" = True ] || fail "log: $log"
 # nothing published, staging removed
