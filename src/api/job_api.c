@@ -505,6 +505,7 @@ int h_tape_restore(tp_api_call *c, json_t **data, tp_err *err)
 	x->o.authid = x->authid;
 	x->o.owner = x->owner;
 	x->o.notify_user = x->notify_user;
+	x->o.notify = tp_notify_user;
 	if (!x->media_set || !x->store_map || !x->drive || !x->authid) {
 		restore_run_free(x);
 		return tp_err_set(err, -ENOMEM, "out of memory");

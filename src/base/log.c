@@ -20,6 +20,12 @@ void tp_log_set_thread_sink(tp_log_sink sink, void *ctx)
 	thr_ctx = ctx;
 }
 
+void tp_log_get_thread_sink(tp_log_sink *sink, void **ctx)
+{
+	*sink = thr_sink;
+	*ctx = thr_ctx;
+}
+
 void tp_log_set_sink(tp_log_sink sink, void *ctx)
 {
 	pthread_mutex_lock(&log_mu);

@@ -19,6 +19,8 @@ void tp_log_set_sink(tp_log_sink sink, void *ctx);
  * sink (NULL removes it): concurrent worker tasks in one server process.
  */
 void tp_log_set_thread_sink(tp_log_sink sink, void *ctx);
+/* The calling thread's own sink (NULL when it uses the process sink). */
+void tp_log_get_thread_sink(tp_log_sink *sink, void **ctx);
 /* Messages above this level are dropped (default INFO; TAPIR_DEBUG=1 -> DEBUG). */
 void tp_log_set_level(enum tp_log_level max);
 /* When quiet, the default stderr sink prints only warnings and errors. */

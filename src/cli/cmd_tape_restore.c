@@ -11,6 +11,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "tape/tape_restore.h"
+#include "task/notify.h"
 #include "task/task.h"
 
 /*
@@ -67,6 +68,7 @@ int cmd_tape_restore(int argc, char **argv, tp_err *err)
 	o.namespaces = nss;
 	o.owner = tp_args_get(&a, "owner");
 	o.notify_user = tp_args_get(&a, "notify-user");
+	o.notify = tp_notify_user;
 	o.authid = "root@pam";
 	o.dry_run = tp_args_flag(&a, "dry-run");
 	unsigned long long gen, workers, wait_s;

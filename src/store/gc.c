@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cancel.h"
 #include "base/digest_set.h"
 #include "base/fsutil.h"
 #include "base/hex.h"
@@ -173,7 +174,7 @@ static int mark_tree(struct gc *g, int dfd, const char *path, int depth, int sta
 	}
 	int r = 0;
 	struct dirent *de;
-	while (r == 0 && (errno = 0, de = readdir(d))) {
+	while (r == 0 && (r = tp_cancel_check(err)) == 0 && (errno = 0, de = readdir(d))) {
 		const char *n = de->d_name;
 		if (!strcmp(n, ".") || !strcmp(n, "..") || (!staging && n[0] == '.'))
 			continue;
@@ -414,6 +415,8 @@ static int sweep(struct gc *g, tp_err *err)
 {
 	int r = 0;
 	for (unsigned i = 0; i < 65536 && r == 0; i++) {
+		if ((r = tp_cancel_check(err)) < 0)
+			break;
 		char subname[8];
 		snprintf(subname, sizeof(subname), "%04x", i);
 		int sfd = openat(g->ds->cs.chunks_fd, subname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

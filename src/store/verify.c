@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/cancel.h"
 #include "base/digest_set.h"
 #include "base/fsutil.h"
 #include "base/hex.h"
@@ -188,7 +189,7 @@ static long verify_index(struct vctx *v, const char *path, const char *snapname,
 		if (!added)
 			continue;
 		memcpy(v->pool->jobs[v->pool->njobs++].d, d, 32);
-		if (v->pool->njobs == VERIFY_BATCH)
+		if (v->pool->njobs == VERIFY_BATCH && (r = tp_cancel_check(err)) == 0)
 			r = run_batch(v, err);
 	}
 	if (r == 0)
@@ -347,6 +348,8 @@ int tp_verify_datastore(tp_datastore *ds, const tp_snapshot_ref *only, json_t *r
 		const tp_snapshot_ref *s = only ? only : &l.items[i];
 		if (!only && !l.finished[i])
 			continue;
+		if ((r = tp_cancel_check(err)) < 0)
+			goto out;
 		char reason[512] = "";
 		char rel[TP_SNAPSHOT_PATH_MAX];
 		tp_snapshot_ref_path(s, rel, sizeof(rel));

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cancel.h"
 #include "base/digest_set.h"
 #include "base/fsutil.h"
 #include "base/hex.h"
@@ -26,7 +27,6 @@
 #include "tape/media_pool.h"
 #include "tape/tape_key.h"
 #include "tape/tape_session.h"
-#include "task/task.h"
 
 #define READ_AHEAD 8 /* chunks loaded ahead of the drive */
 
@@ -450,7 +450,7 @@ static int write_chunks(struct job *J, const uint8_t (*list)[32], size_t n, char
 	int r = 0, snap_failed = 0;
 	struct chunk_item *pending = NULL; /* a chunk cut by LEOM, for the next tape */
 	while (r == 0) {
-		if ((r = tp_task_check_abort(err)) < 0)
+		if ((r = tp_cancel_check(err)) < 0)
 			break;
 		if ((r = ensure_tape(J, err)) < 0)
 			break;
@@ -774,7 +774,7 @@ int tp_tape_backup_run(const tp_tape_backup_opts *o, tp_tape_backup_result *res,
 			if (newer)
 				continue;
 		}
-		if ((r = tp_task_check_abort(err)) < 0)
+		if ((r = tp_cancel_check(err)) < 0)
 			goto out;
 		char path[TP_SNAPSHOT_PATH_MAX];
 		tp_snapshot_ref_path(s, path, sizeof(path));

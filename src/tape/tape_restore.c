@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "access/acl.h"
+#include "base/cancel.h"
 #include "base/fsutil.h"
 #include "base/hex.h"
 #include "base/json_util.h"
@@ -30,8 +31,6 @@
 #include "tape/restore_plan.h"
 #include "tape/tape_key.h"
 #include "tape/tape_session.h"
-#include "task/notify.h"
-#include "task/task.h"
 
 /* blob buffers kept for reuse: mapped pages, no page faults and clearing per chunk */
 #define SPARE_BUFS 8
@@ -271,7 +270,7 @@ static int pump_chunks(struct rjob *J, tp_tape_session *S, tp_block_reader *br, 
 	tp_chunk_archive_reader cr;
 	tp_chunk_archive_reader_init(&cr, br);
 	for (;;) {
-		if ((r = tp_task_check_abort(err)) < 0)
+		if ((r = tp_cancel_check(err)) < 0)
 			break;
 		/* the range ends here: decoding the next entry would read a whole chunk for nothing */
 		if (tp_block_reader_offset(br) >= end)
@@ -494,7 +493,7 @@ static int scan_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tape *
 		int stop = J->fatal;
 		pthread_mutex_unlock(&J->mu);
 		int r;
-		if (stop || (r = tp_task_check_abort(err)) < 0)
+		if (stop || (r = tp_cancel_check(err)) < 0)
 			return stop ? -TP_EABORT : r;
 		tp_err e = { 0 };
 		r = tp_drive_move_to_file(S->drive, file, &e);
@@ -578,7 +577,10 @@ static void media_request(void *ctx, const char *label, const char *drive, const
 		 "Please insert it; the restore looks at the drive every few seconds and goes on by itself.\n",
 		 J->set_text, J->o->lock_owner ? J->o->lock_owner : "-", label, drive,
 		 found ? "The drive holds another tape now.\n" : "");
-	tp_notify_user(J->o->notify_user, subject, body);
+	if (J->o->notify)
+		J->o->notify(J->o->notify_user, subject, body);
+	else
+		tp_info("no mail sender here: the request for tape %s was not mailed to %s", label, J->o->notify_user);
 }
 
 static int media_abort(void *ctx, tp_err *err)
@@ -589,7 +591,7 @@ static int media_abort(void *ctx, tp_err *err)
 	pthread_mutex_unlock(&J->mu);
 	if (stop)
 		return tp_err_set(err, -TP_EABORT, "another drive of the restore failed");
-	return tp_task_check_abort(err);
+	return tp_cancel_check(err);
 }
 
 static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tape *T, tp_err *err)
@@ -634,7 +636,7 @@ static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tap
 		pthread_mutex_lock(&J->mu);
 		int stop = J->fatal;
 		pthread_mutex_unlock(&J->mu);
-		if (stop || (r = tp_task_check_abort(err)) < 0)
+		if (stop || (r = tp_cancel_check(err)) < 0)
 			return r < 0 ? r : -TP_EABORT;
 		if ((r = seek_forward(J, S, rd->first_object, err)) < 0)
 			return r;
@@ -667,14 +669,14 @@ struct drive_thread {
 	struct rjob *J;
 	int idx;
 	pthread_t th;
-	tp_task *task;
+	tp_thread_ctx ctx; /* the task's log and abort check, handed on to the drive's thread */
 };
 
 static void *drive_main(void *arg)
 {
 	struct drive_thread *D = arg;
 	struct rjob *J = D->J;
-	tp_task_attach_thread(D->task);
+	tp_thread_ctx_set(&D->ctx);
 	for (size_t t = 0; t < J->plan.ntapes; t++) {
 		if (J->plan.tapes[t].drive != D->idx)
 			continue;
@@ -1032,7 +1034,8 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 			break;
 	struct drive_thread dt[8];
 	for (int i = 0; i < J->nsess; i++) {
-		dt[i] = (struct drive_thread){ J, i, 0, tp_task_current() };
+		dt[i] = (struct drive_thread){ J, i, 0, { 0 } };
+		tp_thread_ctx_get(&dt[i].ctx);
 		if (pthread_create(&dt[i].th, NULL, drive_main, &dt[i]) != 0) {
 			dt[i].th = 0;
 			drive_main(&dt[i]);

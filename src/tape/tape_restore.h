@@ -19,6 +19,8 @@ typedef struct tp_tape_restore_opts {
 	const char *authid;                  /* caller, root@pam for the local CLI */
 	const char *owner;                   /* restore owner (default: authid) */
 	const char *notify_user;
+	/* sends a tape request to notify_user (the task layer's mail); NULL: requests are only logged */
+	int (*notify)(const char *userid, const char *subject, const char *body);
 	int dry_run;
 	const char *lock_owner;              /* task UPID, written into the locks */
 	int lto_gen;                         /* timing model generation (0 = LTO-9) */

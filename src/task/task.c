@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cancel.h"
 #include "base/fsutil.h"
 #include "base/lock.h"
 #include "base/log.h"
@@ -451,10 +452,16 @@ void tp_task_set_echo(tp_task *t, int echo) { t->echo = echo; }
 const char *tp_task_upid(const tp_task *t) { return t->upid; }
 tp_task *tp_task_current(void) { return thr_task ? thr_task : __atomic_load_n(&cur_task, __ATOMIC_ACQUIRE); }
 
+static int check_abort_of(tp_task *t, tp_err *err);
+
+/* The cancel check store and tape loops reach through base/cancel.h; threads they start carry ctx on. */
+static int task_cancel(void *ctx, tp_err *err) { return check_abort_of(ctx, err); }
+
 void tp_task_attach_thread(tp_task *t)
 {
 	thr_task = t;
 	tp_log_set_thread_sink(t ? task_sink : NULL, t);
+	tp_cancel_set_thread(t ? task_cancel : NULL, t);
 }
 
 static void task_free(tp_task *t)
@@ -545,6 +552,7 @@ static int task_start(const char *worker_type, const char *worker_id, const char
 	} else {
 		__atomic_store_n(&cur_task, t, __ATOMIC_RELEASE);
 		tp_log_set_sink(task_sink, t);
+		tp_cancel_set(task_cancel, t);
 	}
 	*out = t;
 out:
@@ -576,9 +584,9 @@ int tp_task_aborted(tp_task *t)
 	return t && tp_path_exists(t->abort_path);
 }
 
-int tp_task_check_abort(tp_err *err)
+/* At most every 50 ms a look at t's abort flag (a file another process may create). */
+static int check_abort_of(tp_task *t, tp_err *err)
 {
-	tp_task *t = tp_task_current();
 	if (!t)
 		return 0;
 	double now = tp_monotonic();
@@ -591,6 +599,8 @@ int tp_task_check_abort(tp_err *err)
 		return tp_err_set(err, -TP_EABORT, "task aborted");
 	return 0;
 }
+
+int tp_task_check_abort(tp_err *err) { return check_abort_of(tp_task_current(), err); }
 
 /* Removes upid from the active list; call with the list lock held. */
 static int active_remove(const char *upid, tp_err *err)
@@ -642,6 +652,7 @@ int tp_task_finish(tp_task *t, int rc, const char *err_msg)
 		tp_task_attach_thread(NULL);
 	} else if (__atomic_load_n(&cur_task, __ATOMIC_ACQUIRE) == t) {
 		tp_log_set_sink(NULL, NULL);
+		tp_cancel_set(NULL, NULL);
 		__atomic_store_n(&cur_task, NULL, __ATOMIC_RELEASE);
 	}
 	if (t->fd >= 0) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "base/cancel.h"
 #include "base/fsutil.h"
 #include "base/hex.h"
 #include "base/json_util.h"
@@ -359,6 +360,47 @@ static void test_staging_of_running_writer(void **state)
 	assert_false(tp_is_dir(young));
 }
 
+static int abort_after(void *ctx, tp_err *err)
+{
+	int *left = ctx;
+	if ((*left)-- > 0)
+		return 0;
+	return tp_err_set(err, -TP_EABORT, "task aborted");
+}
+
+/* An aborted task stops GC at its next check: while marking nothing is removed, and a rerun finishes the job. */
+static void test_abort(void **state)
+{
+	(void)state;
+	tp_err e = { 0 };
+	int64_t old = tp_now() - 2 * DAY;
+	uint8_t used[32], unused[32];
+	put_chunk(11, used);
+	put_chunk(12, unused);
+	write_fidx("host/h2/2026-01-01T00:00:00Z/disk.img.fidx", used, 1);
+	age_chunk(used, old);
+	age_chunk(unused, old);
+	tp_gc_opts o = { 0 };
+	tp_gc_stats st;
+	int left = 0; /* the first check, in the mark phase */
+	tp_cancel_set(abort_after, &left);
+	assert_int_equal(tp_gc_run(&ds, &o, &st, &e), -TP_EABORT);
+	assert_non_null(strstr(e.msg, "aborted"));
+	assert_true(file_exists("", unused));
+	assert_true(file_exists("", used));
+	/* aborted in the sweep: the chunks marked before are all kept */
+	left = 1000;
+	int r = tp_gc_run(&ds, &o, &st, &e);
+	tp_cancel_set(NULL, NULL);
+	assert_true(left < 0); /* the check was reached more than 1000 times */
+	assert_int_equal(r, -TP_EABORT);
+	assert_true(file_exists("", used));
+	age_chunk(used, old);
+	assert_int_equal(tp_gc_run(&ds, &o, &st, &e), 0);
+	assert_true(file_exists("", used));
+	assert_false(file_exists("", unused));
+}
+
 static void test_bad_index_stops_gc(void **state)
 {
 	(void)state;
@@ -415,6 +457,7 @@ int main(void)
 		cmocka_unit_test(test_cutoff),
 		cmocka_unit_test_setup_teardown(test_mark_and_sweep, NULL, wipe),
 		cmocka_unit_test_setup_teardown(test_staging_of_running_writer, NULL, wipe),
+		cmocka_unit_test_setup_teardown(test_abort, NULL, wipe),
 		cmocka_unit_test_setup_teardown(test_bad_index_stops_gc, NULL, wipe),
 		cmocka_unit_test_setup_teardown(test_second_gc_refused, NULL, wipe),
 	};
