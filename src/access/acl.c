@@ -364,19 +364,12 @@ int tp_acl_set(tp_acl *acl, const char *path, const char *ugid, const char *role
 	return acl_add(acl, &e, err);
 }
 
-static int authid_owns(const char *authid, const char *ugid)
-{
-	size_t n = strlen(authid);
-	if (!strcmp(ugid, authid))
-		return 1;
-	return !strchr(authid, '!') && !strncmp(ugid, authid, n) && ugid[n] == '!';
-}
 
 size_t tp_acl_drop_authid(tp_acl *acl, const char *authid)
 {
 	size_t w = 0, dropped = 0;
 	for (size_t i = 0; i < acl->n; i++) {
-		if (authid_owns(authid, acl->e[i].ugid))
+		if (tp_authid_covers(authid, acl->e[i].ugid))
 			dropped++;
 		else
 			acl->e[w++] = acl->e[i];
@@ -534,11 +527,11 @@ int tp_acl_check(const char *authid, const char *path, uint64_t need, int any, t
 			  any ? "any of " : "", names, path);
 }
 
-int tp_owner_matches(const char *authid, const char *owner)
+int tp_acl_check_named(const char *authid, const char *path, const char *priv, tp_err *err)
 {
-	if (!authid || !owner)
-		return 0;
-	return authid_owns(owner, authid) || authid_owns(authid, owner);
+	uint64_t bit = 0;
+	int r = tp_priv_parse(priv, &bit, err);
+	return r < 0 ? r : tp_acl_check(authid, path, bit, 0, err);
 }
 
 int tp_acl_check_owner(const char *authid, const char *owner, const char *acl_path, tp_err *err)

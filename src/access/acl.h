@@ -8,6 +8,7 @@
 #include "access/user.h"
 #include "base/err.h"
 #include "base/lock.h"
+#include "store/datastore.h"
 
 /* PBS's privileges (names as in PBS; bit values are tapir's own). */
 #define TP_PRIV_SYS_AUDIT               (1ULL << 0)
@@ -134,13 +135,10 @@ int tp_acl_lookup_privs(const char *authid, const char *path, uint64_t *privs, u
  * 0, or -TP_EPERM "permission check failed: AUTHID lacks PRIV on PATH".
  */
 int tp_acl_check(const char *authid, const char *path, uint64_t need, int any, tp_err *err);
+/* tp_acl_check of one privilege by its PBS name ("Tape.Read"); -EINVAL for an unknown name. */
+int tp_acl_check_named(const char *authid, const char *path, const char *priv, tp_err *err);
 
-/*
- * Whether authid counts as owner of a backup group owned by owner without
- * any privilege: the same id, authid is a token of owner, or owner is a
- * token of authid (PBS's check_backup_owner).  1 or 0.
- */
-int tp_owner_matches(const char *authid, const char *owner);
+/* tp_owner_matches (whether authid counts as the group's owner) is in store/datastore.h. */
 /*
  * Backup/restore into a group owned by owner: allowed when
  * tp_owner_matches, or when authid has Datastore.Modify on acl_path (the

@@ -506,6 +506,7 @@ int h_tape_restore(tp_api_call *c, json_t **data, tp_err *err)
 	x->o.owner = x->owner;
 	x->o.notify_user = x->notify_user;
 	x->o.notify = tp_notify_user;
+	x->o.check_priv = tp_acl_check_named;
 	if (!x->media_set || !x->store_map || !x->drive || !x->authid) {
 		restore_run_free(x);
 		return tp_err_set(err, -ENOMEM, "out of memory");

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "access/acl.h"
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "cli/args.h"
@@ -69,6 +70,7 @@ int cmd_tape_restore(int argc, char **argv, tp_err *err)
 	o.owner = tp_args_get(&a, "owner");
 	o.notify_user = tp_args_get(&a, "notify-user");
 	o.notify = tp_notify_user;
+	o.check_priv = tp_acl_check_named;
 	o.authid = "root@pam";
 	o.dry_run = tp_args_flag(&a, "dry-run");
 	unsigned long long gen, workers, wait_s;

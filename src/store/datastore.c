@@ -776,3 +776,18 @@ int tp_snapshot_remove(tp_datastore *ds, const tp_snapshot_ref *snap, tp_err *er
 	tp_lock_release(&l);
 	return r;
 }
+
+int tp_authid_covers(const char *authid, const char *ugid)
+{
+	size_t n = strlen(authid);
+	if (!strcmp(ugid, authid))
+		return 1;
+	return !strchr(authid, '!') && !strncmp(ugid, authid, n) && ugid[n] == '!';
+}
+
+int tp_owner_matches(const char *authid, const char *owner)
+{
+	if (!authid || !owner)
+		return 0;
+	return tp_authid_covers(owner, authid) || tp_authid_covers(authid, owner);
+}

@@ -80,6 +80,14 @@ int tp_datastore_ns_exists(tp_datastore *ds, const char *ns);
  */
 int tp_group_create_locked(tp_datastore *ds, const tp_snapshot_ref *group, const char *owner,
 			   char owner_out[TP_AUTHID_MAX + 1], tp_lock *lock, tp_err *err);
+/*
+ * Whether authid counts as owner of a backup group owned by owner without
+ * any privilege: the same id, authid is a token of owner, or owner is a
+ * token of authid (PBS's check_backup_owner).  1 or 0.
+ */
+int tp_owner_matches(const char *authid, const char *owner);
+/* 1 when ugid is authid itself or one of its tokens ("user@realm!name"). */
+int tp_authid_covers(const char *authid, const char *ugid);
 /* Reads the group's owner; -TP_ENOTFOUND if the group does not exist. */
 int tp_group_owner(tp_datastore *ds, const tp_snapshot_ref *group, char owner[TP_AUTHID_MAX + 1], tp_err *err);
 /* Shared flock on a snapshot directory (tape backup reading it). */

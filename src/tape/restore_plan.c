@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "access/acl.h"
 #include "base/hex.h"
 #include "format/media_label.h"
 #include "format/tape_block.h"
@@ -296,15 +295,9 @@ static int check_snapshot(struct builder *B, tp_restore_snap *s, tp_err *err)
 	}
 	s->target = t;
 	tp_datastore *ds = &B->ds[t];
-	char acl[TP_NS_MAX_LEN + 64];
-	snprintf(acl, sizeof(acl), "/datastore/%s%s%s", tgt, s->dst.ns[0] ? "/" : "", s->dst.ns);
-	if (tp_acl_check(req->authid, acl, TP_PRIV_DATASTORE_BACKUP, 0, &e) < 0) {
-		snap_fail(s, TP_RS_FAILED, "%s", e.msg);
-		return 0;
-	}
 	const char *owner = req->owner ? req->owner : req->authid;
-	if (strcmp(owner, req->authid) && tp_acl_check(req->authid, acl, TP_PRIV_DATASTORE_MODIFY, 0, &e) < 0) {
-		snap_fail(s, TP_RS_FAILED, "restoring with owner %s: %s", owner, e.msg);
+	if (tp_restore_check_target(req->check_priv, req->authid, owner, tgt, s->dst.ns, &e) < 0) {
+		snap_fail(s, TP_RS_FAILED, "%s", e.msg);
 		return 0;
 	}
 	char cur[TP_AUTHID_MAX + 1];
@@ -660,16 +653,9 @@ int tp_restore_plan_build(tp_catalog_db *db, const tp_restore_request *req, tp_r
 	}
 	if (r < 0)
 		goto out;
-	/* Tape.Read on the pool and on every drive */
-	char path[128];
-	snprintf(path, sizeof(path), "/tape/pool/%s", req->pool ? req->pool : pool);
-	if ((r = tp_acl_check(req->authid, path, TP_PRIV_TAPE_READ, 0, err)) < 0)
+	if ((r = tp_restore_check_tape_read(req->check_priv, req->authid, req->pool ? req->pool : pool, req->drives,
+					    req->ndrives, err)) < 0)
 		goto out;
-	for (int i = 0; i < req->ndrives; i++) {
-		snprintf(path, sizeof(path), "/tape/device/%s", req->drives[i]);
-		if ((r = tp_acl_check(req->authid, path, TP_PRIV_TAPE_READ, 0, err)) < 0)
-			goto out;
-	}
 	/* selection */
 	for (int i = 0; i < req->nsnapshots; i++) {
 		tp_restore_snap *s = add_snap(&B);
@@ -889,5 +875,39 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 	int r = tp_lto_estimate_plan(gen_of(req), st, n, req->media_bytes, est, err);
 	free(st);
 	free(tapes);
+	return r;
+}
+
+static int check_one(tp_restore_priv_fn check, const char *authid, const char *path, const char *priv, tp_err *err)
+{
+	if (check)
+		return check(authid, path, priv, err);
+	if (!authid || !strcmp(authid, "root@pam"))
+		return 0;
+	return tp_err_set(err, -EACCES, "%s: %s on %s cannot be checked here", authid, priv, path);
+}
+
+int tp_restore_check_tape_read(tp_restore_priv_fn check, const char *authid, const char *pool,
+			       const char *const *drives, int ndrives, tp_err *err)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/tape/pool/%s", pool);
+	int r = check_one(check, authid, path, "Tape.Read", err);
+	for (int i = 0; r == 0 && i < ndrives; i++) {
+		snprintf(path, sizeof(path), "/tape/device/%s", drives[i]);
+		r = check_one(check, authid, path, "Tape.Read", err);
+	}
+	return r;
+}
+
+int tp_restore_check_target(tp_restore_priv_fn check, const char *authid, const char *owner, const char *store,
+			    const char *ns, tp_err *err)
+{
+	char acl[TP_NS_MAX_LEN + 64];
+	snprintf(acl, sizeof(acl), "/datastore/%s%s%s", store, ns[0] ? "/" : "", ns);
+	int r = check_one(check, authid, acl, "Datastore.Backup", err);
+	if (r == 0 && owner && authid && strcmp(owner, authid) &&
+	    (r = check_one(check, authid, acl, "Datastore.Modify", err)) < 0)
+		tp_err_wrap(err, r, "restoring with owner %s", owner);
 	return r;
 }

@@ -96,6 +96,22 @@ typedef struct tp_restore_plan {
 	int full;                   /* whole media set */
 } tp_restore_plan;
 
+/*
+ * Whether authid holds the PBS privilege priv ("Tape.Read",
+ * "Datastore.Backup", "Datastore.Modify") on an ACL path: 0 or a negative
+ * error naming what is missing.  The tape layer does not see the access
+ * configuration; the CLI and the API pass tp_acl_check_named.  NULL allows
+ * root@pam only.
+ */
+typedef int (*tp_restore_priv_fn)(const char *authid, const char *path, const char *priv, tp_err *err);
+
+/* Tape.Read on /tape/pool/POOL and on /tape/device/D for every drive. */
+int tp_restore_check_tape_read(tp_restore_priv_fn check, const char *authid, const char *pool,
+			       const char *const *drives, int ndrives, tp_err *err);
+/* Datastore.Backup on the target /datastore/STORE[/NS], and Datastore.Modify there when owner is not authid. */
+int tp_restore_check_target(tp_restore_priv_fn check, const char *authid, const char *owner, const char *store,
+			    const char *ns, tp_err *err);
+
 typedef struct tp_restore_request {
 	const uint8_t *set;          /* media set uuid */
 	const tp_store_map *map;
@@ -105,6 +121,7 @@ typedef struct tp_restore_request {
 	int nns;
 	const char *authid;          /* the caller (root@pam for the local CLI) */
 	const char *owner;           /* restore owner (default authid) */
+	tp_restore_priv_fn check_priv;
 	const char *pool;            /* the set's pool (privilege check) */
 	const char *const *drives;
 	int ndrives;

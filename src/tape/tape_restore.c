@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "access/acl.h"
 #include "base/cancel.h"
 #include "base/fsutil.h"
 #include "base/hex.h"
@@ -453,10 +452,8 @@ static long scan_snap(struct rjob *J, const char *store, const char *path, tp_re
 	tp_datastore *ds = &J->ds[s->target];
 	const char *authid = J->o->authid ? J->o->authid : "root@pam";
 	const char *owner = J->o->owner ? J->o->owner : authid;
-	char acl[TP_NS_MAX_LEN + 64], cur[TP_AUTHID_MAX + 1];
-	snprintf(acl, sizeof(acl), "/datastore/%s%s%s", tgt, s->dst.ns[0] ? "/" : "", s->dst.ns);
-	if (tp_acl_check(authid, acl, TP_PRIV_DATASTORE_BACKUP, 0, &e) < 0 ||
-	    (strcmp(owner, authid) && tp_acl_check(authid, acl, TP_PRIV_DATASTORE_MODIFY, 0, &e) < 0)) {
+	char cur[TP_AUTHID_MAX + 1];
+	if (tp_restore_check_target(J->o->check_priv, authid, owner, tgt, s->dst.ns, &e) < 0) {
 		s->state = TP_RS_FAILED;
 		snprintf(s->reason, sizeof(s->reason), "%s", e.msg);
 	} else if (tp_datastore_ns_exists(ds, s->dst.ns) && tp_group_owner(ds, &s->dst, cur, NULL) == 0 &&
@@ -805,13 +802,7 @@ static int scan_plan(struct rjob *J, tp_inventory *inv, const uint8_t set[16], c
 	const tp_tape_restore_opts *o = J->o;
 	tp_restore_plan *P = &J->plan;
 	const char *authid = o->authid ? o->authid : "root@pam";
-	char path[128];
-	snprintf(path, sizeof(path), "/tape/pool/%s", pool);
-	int r = tp_acl_check(authid, path, TP_PRIV_TAPE_READ, 0, err);
-	for (int i = 0; r == 0 && i < o->ndrives; i++) {
-		snprintf(path, sizeof(path), "/tape/device/%s", o->drives[i]);
-		r = tp_acl_check(authid, path, TP_PRIV_TAPE_READ, 0, err);
-	}
+	int r = tp_restore_check_tape_read(o->check_priv, authid, pool, o->drives, o->ndrives, err);
 	if (r < 0)
 		return r;
 	memcpy(P->set, set, 16);
@@ -964,7 +955,7 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 			J->scan = 1;
 	}
 	tp_restore_request req = { .set = set, .map = &map, .snapshots = o->snapshots, .nsnapshots = o->nsnapshots,
-				   .ns = nsm, .nns = o->nnamespaces, .authid = o->authid ? o->authid : "root@pam",
+				   .ns = nsm, .nns = o->nnamespaces, .authid = o->authid ? o->authid : "root@pam", .check_priv = o->check_priv,
 				   .owner = o->owner, .pool = pool, .drives = o->drives, .ndrives = o->ndrives,
 				   .gen = gen, .media_bytes = J->media_bytes };
 	if (J->scan) {

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "tape/restore_plan.h"
 
 typedef struct tp_tape_restore_opts {
 	const char *media_set;               /* uuid */
@@ -18,6 +19,7 @@ typedef struct tp_tape_restore_opts {
 	int ndrives;
 	const char *authid;                  /* caller, root@pam for the local CLI */
 	const char *owner;                   /* restore owner (default: authid) */
+	tp_restore_priv_fn check_priv;       /* privilege check (tp_acl_check_named); NULL: root@pam only */
 	const char *notify_user;
 	/* sends a tape request to notify_user (the task layer's mail); NULL: requests are only logged */
 	int (*notify)(const char *userid, const char *subject, const char *body);
