@@ -40,6 +40,9 @@ find "$B/src/.chunks" -type f | sort >"$B/chunks.list"
 echo "$(wc -l <"$B/chunks.list") chunk files, $(xargs -a "$B/chunks.list" cat | wc -c) bytes (this also warms the page cache)"
 sync
 
+# the machine may be shared: the load goes with the figures
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
 # baseline: the same chunk files into one file on the same disk
 t0=$(now)
 xargs -a "$B/chunks.list" cat >"$B/cat.out"
@@ -65,6 +68,7 @@ sync
 t3=$(now)
 kill "$sampler" 2>/dev/null || true
 wait "$sampler" 2>/dev/null || true
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 python3 - "$t0" "$t1" "$t2" "$t3" "$B/samples" "$B/backup.json" <<'PY'
 import json, sys
