@@ -199,11 +199,18 @@ int tp_chunk_archive_reader_next(tp_chunk_archive_reader *cr, tp_chunk_entry *e,
 	if (cr->done)
 		return 0;
 	uint8_t hdr[TP_CHUNK_ENTRY_HEADER_SIZE];
-	uint64_t off = tp_block_reader_offset(cr->r);
-	long n = tp_block_reader_read_full(cr->r, hdr, sizeof(hdr), err);
+	size_t have = 0;
+	if (cr->have_magic) {
+		memcpy(hdr, tp_magic(TP_MAGIC_CHUNK_ARCHIVE_ENTRY), 8);
+		have = 8;
+		cr->have_magic = 0;
+	}
+	uint64_t off = tp_block_reader_offset(cr->r) - have;
+	long n = tp_block_reader_read_full(cr->r, hdr + have, sizeof(hdr) - have, err);
 	if (n < 0)
 		return fatal(cr, tp_err_wrap(err, (int)n, "chunk archive: entry header at offset %llu",
 					     (unsigned long long)off));
+	n += (long)have;
 	if ((size_t)n < sizeof(hdr)) {
 		cr->done = 1;
 		cr->truncated = n > 0;
@@ -244,4 +251,31 @@ int tp_chunk_archive_reader_next(tp_chunk_archive_reader *cr, tp_chunk_entry *e,
 	if (rc < 0)
 		return tp_err_wrap(err, rc, "chunk archive: entry at offset %llu", (unsigned long long)off);
 	return 1;
+}
+
+int tp_chunk_archive_reader_resync(tp_chunk_archive_reader *cr, tp_err *err)
+{
+	const uint8_t *magic = tp_magic(TP_MAGIC_CHUNK_ARCHIVE_ENTRY);
+	uint8_t win[8];
+	size_t filled = 0;
+	for (;;) {
+		uint8_t c;
+		long n = tp_block_reader_read(cr->r, &c, 1, err);
+		if (n < 0)
+			return fatal(cr, tp_err_wrap(err, (int)n, "chunk archive: resynchronising"));
+		if (n == 0) {
+			cr->done = 1;
+			return 0;
+		}
+		if (filled < sizeof(win)) {
+			win[filled++] = c;
+		} else {
+			memmove(win, win + 1, sizeof(win) - 1);
+			win[sizeof(win) - 1] = c;
+		}
+		if (filled == sizeof(win) && !memcmp(win, magic, sizeof(win))) {
+			cr->have_magic = 1;
+			return 1;
+		}
+	}
 }

@@ -98,6 +98,7 @@ typedef struct tp_chunk_archive_reader {
 	int done;
 	int truncated;           /* the last chunk was cut (EOF inside it or inside its header) */
 	int failed;              /* a fatal error: next() keeps failing */
+	int have_magic;          /* resync consumed the next entry's magic */
 } tp_chunk_archive_reader;
 
 void tp_chunk_archive_reader_init(tp_chunk_archive_reader *cr, tp_block_reader *r);
@@ -117,6 +118,14 @@ int tp_chunk_archive_reader_next(tp_chunk_archive_reader *cr, tp_chunk_entry *e,
  * and that thread can hand back a buffer whose pages are mapped already.
  */
 void tp_chunk_archive_reader_swap_blob(tp_chunk_archive_reader *cr, tp_buf *buf);
+/*
+ * Resynchronises on a stream that starts in the middle of an entry (the
+ * blocks after a medium error): skips bytes up to the next entry magic, so
+ * that next() returns that entry.  1 when found, 0 at the end of the stream
+ * first, or a negative stream error.  A magic inside chunk data is possible
+ * but its "entry" then fails the blob check like any damaged entry.
+ */
+int tp_chunk_archive_reader_resync(tp_chunk_archive_reader *cr, tp_err *err);
 void tp_chunk_archive_reader_free(tp_chunk_archive_reader *cr);
 
 #endif

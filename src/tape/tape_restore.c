@@ -263,11 +263,16 @@ static int read_snapshot(struct rjob *J, tp_tape_session *S, const tp_restore_re
  * (target >= 0) every chunk that target lacks.
  */
 static int pump_chunks(struct rjob *J, tp_tape_session *S, tp_block_reader *br, uint64_t file_nr, uint64_t end,
-		       int target, tp_err *err)
+		       int target, int resync, tp_err *err)
 {
 	int r = 0;
 	tp_chunk_archive_reader cr;
 	tp_chunk_archive_reader_init(&cr, br);
+	if (resync && (r = tp_chunk_archive_reader_resync(&cr, err)) <= 0) {
+		tp_chunk_archive_reader_free(&cr);
+		return r;
+	}
+	r = 0;
 	for (;;) {
 		if ((r = tp_cancel_check(err)) < 0)
 			break;
@@ -341,24 +346,43 @@ static int pump_chunks(struct rjob *J, tp_tape_session *S, tp_block_reader *br, 
 	return r;
 }
 
+/*
+ * One planned range of a chunk archive.  A medium error loses the entries
+ * in the damaged blocks only (their snapshots fail at publish): reading
+ * goes on from the block after it, at the next entry header found there.
+ */
 static int read_chunks(struct rjob *J, tp_tape_session *S, const tp_restore_read *rd, tp_err *err)
 {
 	tp_tape_io io;
 	tp_drive_tape_io(S->drive, &io);
-	tp_block_reader br;
 	uint64_t blk = tp_tape_block_of(rd->start);
-	int r = tp_block_reader_open(&br, &io, (uint32_t)blk, err);
-	if (r != 0)
-		return r > 0 ? tp_err_set(err, -TP_EFORMAT, "no data at block %llu of file %llu",
-					  (unsigned long long)blk, (unsigned long long)rd->file_nr) : r;
-	if (rd->start > blk * TP_TAPE_BLOCK_PAYLOAD &&
-	    (r = tp_block_reader_discard(&br, rd->start - blk * TP_TAPE_BLOCK_PAYLOAD, err)) < 0) {
+	uint64_t skip = rd->start - blk * TP_TAPE_BLOCK_PAYLOAD;
+	for (int resync = 0;; resync = 1) {
+		tp_block_reader br;
+		int r = tp_block_reader_open(&br, &io, (uint32_t)blk, err);
+		if (r != 0)
+			return r > 0 ? tp_err_set(err, -TP_EFORMAT, "no data at block %llu of file %llu",
+						  (unsigned long long)blk, (unsigned long long)rd->file_nr) : r;
+		if (skip && (r = tp_block_reader_discard(&br, skip, err)) < 0) {
+			tp_block_reader_free(&br);
+			return r;
+		}
+		r = pump_chunks(J, S, &br, rd->file_nr, rd->end, -1, resync, err);
 		tp_block_reader_free(&br);
-		return r;
+		if (r != -EIO)
+			return r;
+		tp_drive_pos p;
+		if (tp_drive_read_position(S->drive, &p, NULL) < 0 || rd->file_first_block < 0 ||
+		    p.object <= (uint64_t)rd->file_first_block + blk)
+			return r; /* where the tape stands is not known: the rest of the range is lost */
+		uint64_t next = p.object - (uint64_t)rd->file_first_block;
+		if (next * TP_TAPE_BLOCK_PAYLOAD >= rd->end)
+			return r;
+		tp_warn("tape %s file %llu: %s; reading on from block %llu of the file", S->drive->label,
+			(unsigned long long)rd->file_nr, err->msg, (unsigned long long)next);
+		blk = next;
+		skip = 0;
 	}
-	r = pump_chunks(J, S, &br, rd->file_nr, rd->end, -1, err);
-	tp_block_reader_free(&br);
-	return r;
 }
 
 /*
@@ -515,7 +539,7 @@ static int scan_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tape *
 			char store[TP_ARCHIVE_STORE_MAX + 1];
 			int t = -1;
 			if ((r = tp_chunk_archive_header_parse(hj, store, &e)) == 0 && (t = scan_target(J, store)) >= 0)
-				r = pump_chunks(J, S, &br, file, UINT64_MAX, t, &e);
+				r = pump_chunks(J, S, &br, file, UINT64_MAX, t, 0, &e);
 		} else if (r == 0 && (kind == TP_MAGIC_SNAPSHOT_ARCHIVE_1_1 || kind == TP_MAGIC_SNAPSHOT_ARCHIVE_1_2)) {
 			char store[TP_ARCHIVE_STORE_MAX + 1], path[TP_ARCHIVE_PATH_MAX + 1];
 			if ((r = tp_snapshot_archive_header_parse(hj, store, path, &e)) == 0) {

@@ -67,10 +67,13 @@ label=$(python3 -c 'import sys; print(eval(sys.argv[1])[0])' "$loc")
 obj=$(python3 -c 'import sys; print(eval(sys.argv[1])[1])' "$loc")
 echo "{\"read-error\": [$obj], \"media\": \"$label\"}" >"$F/vtl/faults.json"
 rc=0
-res=$(tapir tape restore "$set_uuid" store1=store3 --drive d1 --output-format json 2>/dev/null | tail -n 1) || rc=$?
+res=$(tapir tape restore "$set_uuid" store1=store3 --drive d1 --output-format json 2>"$T/err2" | tail -n 1) || rc=$?
 [ $rc -ne 0 ] || fail "read error: exit status 0: $res"
 [ "$(json_get "$res" 'list(j["failed"])')" = "['store1:host/h1/2026-03-02T00:00:00Z']" ] || fail "day 2 should fail alone: $res"
 [ "$(json_get "$res" 'len(j["restored"])')" = 4 ] || fail "read error: the others should be restored: $res"
+# the reader resumed at the next entry header after the damaged block (day 2's
+# chunk spans three blocks; the error is in the middle one)
+grep -q "medium error reading object $obj.*reading on from block" "$T/err2" || fail "no resync after the medium error: $(cat "$T/err2")"
 restored_ok store3 1 3 4 5
 [ ! -e "$F/ds3/host/h1/2026-03-02T00:00:00Z" ] || fail "the failed snapshot is visible in store3"
 echo ok

@@ -160,6 +160,52 @@ static void test_roundtrip_offsets(void **state)
 	tp_mem_tape_free(&t);
 }
 
+/* After a medium error: a stream that starts inside an entry resumes at the next entry header. */
+static void test_resync(void **state)
+{
+	(void)state;
+	blob bs[4] = { make_blob(100, 5, 0), make_blob(700000, 6, 0), make_blob(5, 7, 0), make_blob(400000, 8, 0) };
+	uint64_t offs[4];
+	int ok[4];
+	tp_mem_tape t;
+	tp_mem_tape_init(&t);
+	write_archive(&t, bs, 4, offs, ok);
+	/* entry 1 covers all of block 1; entry 2 starts in block 2 */
+	assert_int_equal(tp_tape_block_of(offs[1]), 0);
+	assert_int_equal(tp_tape_block_of(offs[2]), 2);
+	tp_block_reader r;
+	tp_chunk_archive_reader cr;
+	tp_chunk_entry en;
+	tp_err e = { 0 };
+	assert_int_equal(tp_mem_tape_seek_block(&t, 0, 1), 0);
+	assert_int_equal(tp_block_reader_open(&r, &t.io, 1, &e), 0);
+	tp_chunk_archive_reader_init(&cr, &r);
+	assert_int_equal(tp_chunk_archive_reader_resync(&cr, &e), 1);
+	assert_int_equal(tp_chunk_archive_reader_next(&cr, &en, &e), 1);
+	assert_memory_equal(en.digest, bs[2].digest, 32);
+	assert_int_equal(en.offset, offs[2]);
+	assert_memory_equal(en.blob, bs[2].data, bs[2].len);
+	assert_int_equal(tp_chunk_archive_reader_next(&cr, &en, &e), 1);
+	assert_memory_equal(en.digest, bs[3].digest, 32);
+	assert_memory_equal(en.blob, bs[3].data, bs[3].len);
+	assert_int_equal(tp_chunk_archive_reader_next(&cr, &en, &e), 0);
+	tp_chunk_archive_reader_free(&cr);
+	tp_block_reader_free(&r);
+	/* from inside the last entry no header is left: the end */
+	uint64_t kl = tp_tape_block_of(offs[3] + 48 + 300000);
+	assert_true(kl > tp_tape_block_of(offs[3]));
+	assert_int_equal(tp_mem_tape_seek_block(&t, 0, kl), 0);
+	assert_int_equal(tp_block_reader_open(&r, &t.io, (uint32_t)kl, &e), 0);
+	tp_chunk_archive_reader_init(&cr, &r);
+	assert_int_equal(tp_chunk_archive_reader_resync(&cr, &e), 0);
+	assert_int_equal(tp_chunk_archive_reader_next(&cr, &en, &e), 0);
+	tp_chunk_archive_reader_free(&cr);
+	tp_block_reader_free(&r);
+	tp_mem_tape_free(&t);
+	for (int i = 0; i < 4; i++)
+		free(bs[i].data);
+}
+
 static void test_leom_close(void **state)
 {
 	(void)state;
@@ -357,6 +403,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_offsets),
+		cmocka_unit_test(test_resync),
 		cmocka_unit_test(test_leom_close),
 		cmocka_unit_test(test_max_size_and_bad_input),
 		cmocka_unit_test(test_swap_blob),
