@@ -1,4 +1,4 @@
-/* libFuzzer target: chunk archive decoder over a stream made from the input (or a scripted tape), skipping bad blobs. */
+/* libFuzzer target: chunk archive decoder over a stream made from the input (or a scripted tape), skipping bad blobs, optionally resynchronising first. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tp_chunk_archive_reader_init(&cr, &r);
 	tp_chunk_entry en;
 	uint64_t last = 0;
+	/* as after a medium error: the stream starts anywhere, the next header is searched for */
+	if ((data[0] & 4) && tp_chunk_archive_reader_resync(&cr, &e) <= 0)
+		goto done;
 	for (int i = 0; i < 100000; i++) {
 		int rc = tp_chunk_archive_reader_next(&cr, &en, &e);
 		if (rc == 0)
@@ -47,6 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	}
+done:
 	tp_chunk_archive_reader_free(&cr);
 	tp_block_reader_free(&r);
 out:
