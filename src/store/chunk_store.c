@@ -157,80 +157,86 @@ static int read_magic(int dirfd, const char *sub, uint8_t magic[8])
 	return n == 8 ? 0 : -EIO;
 }
 
-static int write_chunk_file(tp_chunk_store *cs, const char *sub, const void *blob, size_t len, tp_err *err)
+/* Writes the blob to a fresh temp file next to sub; its name goes to tmp. */
+static int write_tmp_file(tp_chunk_store *cs, const char *sub, const void *blob, size_t len, char tmp[96],
+			  tp_err *err)
 {
-	char tmp[96];
-	snprintf(tmp, sizeof(tmp), "%s.tmp_%d_%lx", sub, (int)getpid(), (unsigned long)random());
+	snprintf(tmp, 96, "%s.tmp_%d_%lx", sub, (int)getpid(), (unsigned long)random());
 	int fd = openat(cs->chunks_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return tp_err_errno(err, "create chunk %s/.chunks/%s", cs->base, tmp);
 	int r = tp_write_all(fd, blob, len, err, tmp);
 	if (close(fd) < 0 && r == 0)
 		r = tp_err_errno(err, "close chunk %s", tmp);
-	if (r == 0 && renameat(cs->chunks_fd, tmp, cs->chunks_fd, sub) < 0)
-		r = tp_err_errno(err, "rename chunk %s", sub);
 	if (r < 0)
 		unlinkat(cs->chunks_fd, tmp, 0);
 	return r;
 }
 
+/*
+ * PBS's rules for a chunk file that is there already: 1 = keep it (same
+ * size; an encrypted compressed one whose zstd may differ; a smaller
+ * unencrypted one), 0 = replace it (or there is none), < 0 = refuse.
+ */
+static int keep_existing(tp_chunk_store *cs, const char *sub, const void *blob, size_t len, tp_err *err)
+{
+	struct stat st;
+	if (fstatat(cs->chunks_fd, sub, &st, 0) < 0)
+		return errno == ENOENT ? 0 : tp_err_errno(err, "stat chunk %s", sub);
+	if ((size_t)st.st_size == len)
+		return 1;
+	if (st.st_size == 0)
+		return 0;
+	uint8_t old[8];
+	if (read_magic(cs->chunks_fd, sub, old) < 0)
+		return tp_err_set(err, -EIO, "chunk %s: cannot read existing file", sub);
+	int new_enc = blob_is_encrypted(blob, len), old_enc = blob_is_encrypted(old, 8);
+	if (new_enc && !old_enc)
+		return tp_err_set(err, -TP_EFORMAT,
+				  "chunk %s: refusing to replace an unencrypted chunk by an encrypted one", sub);
+	if (new_enc) {
+		if (!blob_is_compressed(blob, len) && !blob_is_compressed(old, 8))
+			return tp_err_set(err, -TP_EFORMAT,
+					  "chunk %s: encrypted uncompressed chunks differ in size (%lld vs %zu)", sub,
+					  (long long)st.st_size, len);
+		return 1; /* zstd versions may differ: keep what is there */
+	}
+	return (size_t)st.st_size < len; /* keep the smaller one */
+}
+
+/*
+ * The blob is written to its temp file without the store's mutex, so that
+ * several threads write chunk files at once; the mutex covers only the
+ * decision and the rename (PBS holds it for the whole insert).
+ */
 int tp_chunk_store_insert(tp_chunk_store *cs, const uint8_t digest[32], const void *blob,
 			  size_t len, int *dup, tp_err *err)
 {
-	char sub[72];
+	char sub[72], tmp[96];
 	tp_chunk_sub_path(digest, sub);
-	int r = 0;
 	if (dup)
 		*dup = 0;
 	pthread_mutex_lock(&cs->mu);
-	struct stat st;
-	if (fstatat(cs->chunks_fd, sub, &st, 0) == 0) {
-		int new_enc = blob_is_encrypted(blob, len);
-		if ((size_t)st.st_size == len) {
-			touch_atime(cs->chunks_fd, sub);
-			if (dup)
-				*dup = 1;
-			goto out;
-		}
-		if (st.st_size != 0) {
-			uint8_t old[8];
-			if (read_magic(cs->chunks_fd, sub, old) < 0) {
-				r = tp_err_set(err, -EIO, "chunk %s: cannot read existing file", sub);
-				goto out;
-			}
-			int old_enc = blob_is_encrypted(old, 8);
-			if (new_enc && !old_enc) {
-				r = tp_err_set(err, -TP_EFORMAT,
-					       "chunk %s: refusing to replace an unencrypted chunk by an encrypted one", sub);
-				goto out;
-			}
-			if (new_enc) {
-				if (!blob_is_compressed(blob, len) && !blob_is_compressed(old, 8)) {
-					r = tp_err_set(err, -TP_EFORMAT,
-						       "chunk %s: encrypted uncompressed chunks differ in size (%lld vs %zu)",
-						       sub, (long long)st.st_size, len);
-					goto out;
-				}
-				/* zstd versions may differ: keep what is there */
-				touch_atime(cs->chunks_fd, sub);
-				if (dup)
-					*dup = 1;
-				goto out;
-			}
-			if ((size_t)st.st_size < len) { /* keep the smaller one */
-				touch_atime(cs->chunks_fd, sub);
-				if (dup)
-					*dup = 1;
-				goto out;
-			}
-		}
-	} else if (errno != ENOENT) {
-		r = tp_err_errno(err, "stat chunk %s", sub);
-		goto out;
-	}
-	r = write_chunk_file(cs, sub, blob, len, err);
-out:
+	int r = keep_existing(cs, sub, blob, len, err);
 	pthread_mutex_unlock(&cs->mu);
+	if (r != 0)
+		goto kept;
+	if ((r = write_tmp_file(cs, sub, blob, len, tmp, err)) < 0)
+		return r;
+	pthread_mutex_lock(&cs->mu);
+	r = keep_existing(cs, sub, blob, len, err); /* another thread may have inserted it meanwhile */
+	if (r == 0 && renameat(cs->chunks_fd, tmp, cs->chunks_fd, sub) < 0)
+		r = tp_err_errno(err, "rename chunk %s", sub);
+	pthread_mutex_unlock(&cs->mu);
+	if (r != 0)
+		unlinkat(cs->chunks_fd, tmp, 0);
+kept:
+	if (r == 1) {
+		touch_atime(cs->chunks_fd, sub);
+		if (dup)
+			*dup = 1;
+		r = 0;
+	}
 	return r;
 }
 
