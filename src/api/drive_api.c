@@ -376,16 +376,9 @@ static int catalog_worker(void *arg, tp_err *err)
 	if (r == 0 && (r = tp_drive_load(j->s.drive, NULL, err)) == 0)
 		r = tp_catalog_recover_tape(&j->s, &inv, db, &o, &ml, &msl, &has_set, &st, err);
 	if (r == 0) {
-		if (!has_set || tp_uuid_is_zero(msl.uuid))
-			tp_info("tape %s is in no media set: its catalog rows were cleared", ml.label_text);
-		else
-			tp_info("tape %s: catalog %s: %llu files, %llu chunk archives (%llu chunks), %llu snapshot archives "
-				"(%llu snapshots), %llu catalog archives, %llu incomplete, %llu bytes read",
-				ml.label_text, st.fast ? "restored from its catalog archive" : "rebuilt by a scan",
-				(unsigned long long)st.files, (unsigned long long)st.chunk_archives,
-				(unsigned long long)st.chunks, (unsigned long long)st.snapshot_archives,
-				(unsigned long long)st.snapshots, (unsigned long long)st.catalog_archives,
-				(unsigned long long)st.incomplete, (unsigned long long)st.bytes_read);
+		char line[512];
+		tp_catalog_scan_summary(ml.label_text, has_set && !tp_uuid_is_zero(msl.uuid), &st, line, sizeof(line));
+		tp_info("%s", line);
 		if (st.corrupt_chunks)
 			tp_warn("tape %s: %llu chunk(s) failed their check and were not catalogued", ml.label_text,
 				(unsigned long long)st.corrupt_chunks);

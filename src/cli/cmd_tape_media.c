@@ -391,16 +391,9 @@ int cmd_tape_catalog(int argc, char **argv, tp_err *err)
 	    (r = tp_catalog_recover_tape(&c.s, &c.inv, c.db, &o, &ml, &msl, &has_set, &st, err)) == 0) {
 		int in_set = has_set && !tp_uuid_is_zero(msl.uuid);
 		if (c.a.out == TP_OUT_TEXT) {
-			if (!in_set)
-				printf("tape %s is in no media set: its catalog rows were cleared\n", ml.label_text);
-			else
-				printf("tape %s: catalog %s: %llu files, %llu chunk archives (%llu chunks), %llu snapshot "
-				       "archives (%llu snapshots), %llu catalog archives, %llu incomplete, %llu bytes read\n",
-				       ml.label_text, st.fast ? "restored from its catalog archive" : "rebuilt by a scan",
-				       (unsigned long long)st.files, (unsigned long long)st.chunk_archives,
-				       (unsigned long long)st.chunks, (unsigned long long)st.snapshot_archives,
-				       (unsigned long long)st.snapshots, (unsigned long long)st.catalog_archives,
-				       (unsigned long long)st.incomplete, (unsigned long long)st.bytes_read);
+			char line[512];
+			tp_catalog_scan_summary(ml.label_text, in_set, &st, line, sizeof(line));
+			printf("%s\n", line);
 		} else {
 			json_t *j = tp_catalog_scan_stats_to_json(&st);
 			json_object_set_new(j, "label-text", json_string(ml.label_text));

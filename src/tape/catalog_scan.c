@@ -821,3 +821,19 @@ out:
 	}
 	return r;
 }
+
+void tp_catalog_scan_summary(const char *label, int in_set, const tp_catalog_scan_stats *st, char *out, size_t n)
+{
+	if (!in_set) {
+		snprintf(out, n, "tape %s is in no media set: its catalog rows were cleared", label);
+		return;
+	}
+	snprintf(out, n,
+		 "tape %s: catalog %s: %llu files, %llu chunk archives (%llu chunks), %llu snapshot archives "
+		 "(%llu snapshots), %llu catalog archives, %llu incomplete, %llu bytes read",
+		 label, st->fast ? "restored from its catalog archive" : "rebuilt by a scan",
+		 (unsigned long long)st->files, (unsigned long long)st->chunk_archives, (unsigned long long)st->chunks,
+		 (unsigned long long)st->snapshot_archives, (unsigned long long)st->snapshots,
+		 (unsigned long long)st->catalog_archives, (unsigned long long)st->incomplete,
+		 (unsigned long long)st->bytes_read);
+}

@@ -33,6 +33,8 @@ typedef struct tp_catalog_scan_stats {
 
 /* stats as a JSON object (new reference). */
 json_t *tp_catalog_scan_stats_to_json(const tp_catalog_scan_stats *st);
+/* The one-line report of a recovered tape catalog ("tape L: catalog rebuilt by a scan: N files, ..."), into out. */
+void tp_catalog_scan_summary(const char *label, int in_set, const tp_catalog_scan_stats *st, char *out, size_t n);
 
 /*
  * Makes the catalog's media and media-set rows say what the labels say:
