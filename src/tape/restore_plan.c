@@ -599,15 +599,17 @@ static int estimate(const tp_restore_plan *P, const tp_restore_request *req, tp_
 	int ndrives = req->ndrives > 0 ? req->ndrives : 1, r = 0;
 	for (int d = 0; r == 0 && d < ndrives; d++) {
 		size_t n = 0;
-		int loaded = 0;
+		int loaded = 0, robot = d >= 32 || !(req->standalone & (1u << d));
 		for (size_t t = 0; t < P->ntapes; t++) {
 			if (P->tapes[t].drive != d)
 				continue;
 			if (loaded) {
 				st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
-				st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
+				if (robot)
+					st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
 			}
-			st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
+			if (robot)
+				st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_LOAD, 0 };
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, LABEL_BYTES }; /* the label check at every load */
 			loaded = 1;
@@ -819,7 +821,7 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 	}
 	/* BTreeMap<Uuid, ...>: tapes in media-UUID order (the uuid is the first member) */
 	qsort(tapes, P->ntapes, sizeof(*tapes), uuid_cmp);
-	int loaded = 0;
+	int loaded = 0, robot = !(req->standalone & 1u); /* PBS restores with one drive */
 	for (int phase = 1; phase <= 2; phase++) {
 		for (size_t t = 0; t < P->ntapes; t++) {
 			const tp_restore_tape *T = NULL;
@@ -834,10 +836,12 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 			/* the tape before goes back to its slot (rewind, eject, robot), this one comes in */
 			if (loaded) {
 				st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
-				st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
+				if (robot)
+					st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
 				c->unloads++;
 			}
-			st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
+			if (robot)
+				st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_LOAD, 0 };
 			/* request_and_load_media reads both labels at every load, as tapir does */
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, LABEL_BYTES };

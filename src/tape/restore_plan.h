@@ -125,6 +125,7 @@ typedef struct tp_restore_request {
 	const char *pool;            /* the set's pool (privilege check) */
 	const char *const *drives;
 	int ndrives;
+	unsigned standalone;         /* bit d: drive d has no changer (no robot moves in the estimate) */
 	const tp_lto_gen *gen;       /* timing model for the estimate */
 	uint64_t media_bytes;        /* cartridge size the model scales (0 = real) */
 } tp_restore_request;

@@ -982,6 +982,9 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 				   .ns = nsm, .nns = o->nnamespaces, .authid = o->authid ? o->authid : "root@pam", .check_priv = o->check_priv,
 				   .owner = o->owner, .pool = pool, .drives = o->drives, .ndrives = o->ndrives,
 				   .gen = gen, .media_bytes = J->media_bytes };
+	for (int i = 0; i < J->nsess && i < 32; i++)
+		if (!J->sess[i].changer)
+			req.standalone |= 1u << i; /* the operator swaps tapes: no robot time in the estimate */
 	if (J->scan) {
 		if ((r = scan_plan(J, &inv, set, pool, err)) < 0)
 			goto out;

@@ -284,6 +284,17 @@ static void test_plan(void **state)
 	NEAR(pe.changer_s, 9 * 26.0);
 	assert_true(pe.total_s > P.estimate.total_s);
 
+	/* a standalone drive: the operator swaps the tapes, no robot time in either estimate; the rest is the same */
+	double robot_total = P.estimate.total_s, robot_2021 = pe.total_s;
+	tp_restore_plan_free(&P);
+	req.standalone = 1;
+	assert_int_equal(tp_restore_plan_build(db, &req, &P, &e), 0);
+	NEAR(P.estimate.changer_s, 0.0);
+	NEAR(P.estimate.total_s, robot_total - 5 * 26.0);
+	assert_int_equal(tp_restore_plan_pbs2021(db, &P, &req, &c, &pe, &e), 0);
+	NEAR(pe.changer_s, 0.0);
+	NEAR(pe.total_s, robot_2021 - 9 * 26.0);
+
 	json_t *j = tp_restore_plan_json(&P);
 	assert_int_equal(json_array_size(json_object_get(j, "tapes")), 3);
 	assert_int_equal(json_integer_value(json_object_get(j, "chunks-present")), 1);
