@@ -41,12 +41,8 @@ build_wait() { # dir
 # Unit tests get a private tmpfs on /tmp when we may make one (root, mount
 # namespaces): each creates datastores of 65,536 directories, which on a
 # journalling disk costs minutes, and a private /tmp also keeps tests apart.
-# test_pxar_fs stays on the disk: pxar's feature flags come from the file
-# system type (PBS's table), and tmpfs stores no xattrs or quota project ids.
 isolated() {
-	if [ "$(basename "$3")" = test_pxar_fs ]; then
-		"$@"
-	elif [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+	if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 		unshare -m sh -c 'mount -t tmpfs -o size=8g tapir-test /tmp && exec "$@"' sh "$@"
 	else
 		"$@"

@@ -27,7 +27,9 @@ static char base[256];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(base, sizeof(base), "/tmp/tapir-pxarfs-XXXXXX");
+	/* on disk, not /tmp: pxar's feature flags follow the file system type (PBS's table), and the
+	 * test suite gives unit tests a tmpfs /tmp, which stores no xattrs or quota project ids */
+	snprintf(base, sizeof(base), "/var/tmp/tapir-pxarfs-XXXXXX");
 	return mkdtemp(base) ? 0 : -1;
 }
 
