@@ -465,7 +465,7 @@ static int fault_list(const json_t *v, const char *key, const char *what, uint64
 		const json_t *x = json_is_array(v) ? json_array_get(v, i) : v;
 		if (!json_is_integer(x) || json_integer_value(x) < 0) {
 			free(a);
-			return tp_err_set(err, -EINVAL, "%s: \"%s\" must be an object number or a list of them", what,
+			return tp_err_set(err, -EINVAL, "%s: \"%s\" must be a non-negative number or a list of them", what,
 					  key);
 		}
 		a[i] = (uint64_t)json_integer_value(x);
