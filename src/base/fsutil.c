@@ -109,6 +109,11 @@ int tp_fsync_parent(const char *path, tp_err *err)
 
 int tp_write_atomic(const char *path, const void *data, size_t len, mode_t mode, tp_err *err)
 {
+	return tp_write_atomic_ex(path, data, len, mode, 1, err);
+}
+
+int tp_write_atomic_ex(const char *path, const void *data, size_t len, mode_t mode, int durable, tp_err *err)
+{
 	int r = 0, fd = -1;
 	char *tmp = tp_strdup_printf("%s.tmp_%d_%lx", path, (int)getpid(), (unsigned long)random());
 	if (!tmp)
@@ -121,7 +126,7 @@ int tp_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 	r = tp_write_all(fd, data, len, err, tmp);
 	if (r < 0)
 		goto out;
-	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || (durable && fsync(fd) < 0)) {
 		r = tp_err_errno(err, "sync %s", tmp);
 		goto out;
 	}
@@ -135,7 +140,8 @@ int tp_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		r = tp_err_errno(err, "rename %s to %s", tmp, path);
 		goto out;
 	}
-	r = tp_fsync_parent(path, err);
+	if (durable)
+		r = tp_fsync_parent(path, err);
 out:
 	if (fd >= 0)
 		close(fd);

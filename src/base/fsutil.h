@@ -15,6 +15,14 @@
  * on any failure, so a reader sees the old content or the new, never a mix.
  */
 int tp_write_atomic(const char *path, const void *data, size_t len, mode_t mode, tp_err *err);
+/*
+ * The same with durable = 0: no fsync of the file or the directory, so
+ * still all-or-nothing for readers and after a crash of the process, but
+ * after a power loss the old content may be back.  For state that is
+ * re-learnt anyway (a virtual drive's memory): every fsync flushes the
+ * whole device cache, which stalls a restore streaming to that disk.
+ */
+int tp_write_atomic_ex(const char *path, const void *data, size_t len, mode_t mode, int durable, tp_err *err);
 
 /* Appends the whole file to out; fails with -EFBIG when it exceeds max bytes. */
 int tp_read_file(const char *path, tp_buf *out, size_t max, tp_err *err);

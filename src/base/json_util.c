@@ -39,6 +39,11 @@ json_t *tp_json_load_file(const char *path, size_t max, tp_err *err)
 
 int tp_json_save_file(const char *path, const json_t *v, unsigned mode, tp_err *err)
 {
+	return tp_json_save_file_ex(path, v, mode, 1, err);
+}
+
+int tp_json_save_file_ex(const char *path, const json_t *v, unsigned mode, int durable, tp_err *err)
+{
 	char *s = tp_json_pretty(v);
 	if (!s)
 		return tp_err_set(err, -ENOMEM, "out of memory encoding %s", path);
@@ -49,7 +54,7 @@ int tp_json_save_file(const char *path, const json_t *v, unsigned mode, tp_err *
 		return tp_err_set(err, -ENOMEM, "out of memory encoding %s", path);
 	}
 	t[n] = '\n';
-	int r = tp_write_atomic(path, t, n + 1, mode, err);
+	int r = tp_write_atomic_ex(path, t, n + 1, mode, durable, err);
 	free(t);
 	return r;
 }

@@ -22,6 +22,8 @@ json_t *tp_json_parse(const void *data, size_t len, const char *what, tp_err *er
 json_t *tp_json_load_file(const char *path, size_t max, tp_err *err);
 /* Atomically writes pretty JSON plus a newline to path. */
 int tp_json_save_file(const char *path, const json_t *v, unsigned mode, tp_err *err);
+/* The same; durable = 0 skips the fsyncs (see tp_write_atomic_ex). */
+int tp_json_save_file_ex(const char *path, const json_t *v, unsigned mode, int durable, tp_err *err);
 
 /* Typed member reads; each fails with TP_EFORMAT naming the key and `what`. */
 int tp_json_get_str(const json_t *o, const char *key, const char **out, const char *what, tp_err *err);

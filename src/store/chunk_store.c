@@ -79,6 +79,7 @@ int tp_chunk_store_open(tp_chunk_store *cs, const char *base, tp_err *err)
 		return r;
 	}
 	pthread_mutex_init(&cs->mu, NULL);
+	pthread_cond_init(&cs->flush_cv, NULL);
 	return 0;
 }
 
@@ -86,6 +87,15 @@ void tp_chunk_store_close(tp_chunk_store *cs)
 {
 	if (!cs->base)
 		return;
+	if (cs->flusher) {
+		pthread_mutex_lock(&cs->mu);
+		cs->flusher = 4;
+		pthread_cond_signal(&cs->flush_cv);
+		pthread_mutex_unlock(&cs->mu);
+		pthread_join(cs->flusher_th, NULL);
+		cs->flusher = 0;
+	}
+	pthread_cond_destroy(&cs->flush_cv);
 	tp_lock_release(&cs->process_lock);
 	if (cs->chunks_fd >= 0)
 		close(cs->chunks_fd);
@@ -157,6 +167,8 @@ static int read_magic(int dirfd, const char *sub, uint8_t magic[8])
 	return n == 8 ? 0 : -EIO;
 }
 
+#define CHUNK_WRITE_PIECE ((size_t)256 << 10)
+
 /* Writes the blob to a fresh temp file next to sub; its name goes to tmp. */
 static int write_tmp_file(tp_chunk_store *cs, const char *sub, const void *blob, size_t len, char tmp[96],
 			  tp_err *err)
@@ -165,7 +177,17 @@ static int write_tmp_file(tp_chunk_store *cs, const char *sub, const void *blob,
 	int fd = openat(cs->chunks_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return tp_err_errno(err, "create chunk %s/.chunks/%s", cs->base, tmp);
-	int r = tp_write_all(fd, blob, len, err, tmp);
+	/*
+	 * In pieces of 256 KiB: one write of a whole 4 MiB chunk makes the
+	 * kernel (6.x, ext4 with large folios) allocate 2 MiB page-cache
+	 * folios, which cost four times the CPU of small ones here (1.7 s vs
+	 * 0.4 s per GiB, measured with fresh memory); cp's copy_file_range
+	 * works in small pieces too.
+	 */
+	int r = 0;
+	for (size_t off = 0; r == 0 && off < len; off += CHUNK_WRITE_PIECE)
+		r = tp_write_all(fd, (const uint8_t *)blob + off,
+				 len - off < CHUNK_WRITE_PIECE ? len - off : CHUNK_WRITE_PIECE, err, tmp);
 	/*
 	 * Start writeback now: the backup's final syncfs (and a restore's) then
 	 * waits for the last chunks only instead of all of them, and the disk
@@ -234,6 +256,11 @@ int tp_chunk_store_insert(tp_chunk_store *cs, const uint8_t digest[32], const vo
 	r = keep_existing(cs, sub, blob, len, err); /* another thread may have inserted it meanwhile */
 	if (r == 0 && renameat(cs->chunks_fd, tmp, cs->chunks_fd, sub) < 0)
 		r = tp_err_errno(err, "rename chunk %s", sub);
+	if (r == 0 && cs->flusher && (cs->unflushed += len) >= cs->flush_every && cs->flusher == 1) {
+		cs->flusher = 2;
+		cs->unflushed = 0;
+		pthread_cond_signal(&cs->flush_cv);
+	}
 	pthread_mutex_unlock(&cs->mu);
 	if (r != 0)
 		unlinkat(cs->chunks_fd, tmp, 0);
@@ -320,6 +347,44 @@ int tp_chunk_store_sync(tp_chunk_store *cs, tp_err *err)
 	if (syncfs(cs->chunks_fd) < 0)
 		return tp_err_errno(err, "sync file system of %s", cs->base);
 	return 0;
+}
+
+static void *flusher_main(void *arg)
+{
+	tp_chunk_store *cs = arg;
+	pthread_mutex_lock(&cs->mu);
+	for (;;) {
+		while (cs->flusher == 1)
+			pthread_cond_wait(&cs->flush_cv, &cs->mu);
+		if (cs->flusher == 4)
+			break;
+		cs->flusher = 3;
+		pthread_mutex_unlock(&cs->mu);
+		(void)syncfs(cs->chunks_fd);
+		pthread_mutex_lock(&cs->mu);
+		cs->flushes++;
+		if (cs->flusher == 3)
+			cs->flusher = 1;
+	}
+	pthread_mutex_unlock(&cs->mu);
+	return NULL;
+}
+
+int tp_chunk_store_flush_behind(tp_chunk_store *cs, uint64_t every, tp_err *err)
+{
+	int r = 0;
+	pthread_mutex_lock(&cs->mu);
+	cs->flush_every = every ? every : 1;
+	if (!cs->flusher) {
+		cs->flusher = 1;
+		cs->unflushed = 0;
+		if (pthread_create(&cs->flusher_th, NULL, flusher_main, cs) != 0) {
+			cs->flusher = 0;
+			r = tp_err_set(err, -EAGAIN, "chunk store %s: cannot start the flush thread", cs->base);
+		}
+	}
+	pthread_mutex_unlock(&cs->mu);
+	return r;
 }
 
 int tp_chunk_store_foreach(tp_chunk_store *cs, tp_chunk_iter_fn fn, void *ctx, tp_err *err)

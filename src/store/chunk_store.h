@@ -17,6 +17,11 @@ typedef struct tp_chunk_store {
 	pthread_mutex_t mu;  /* serialises the insert decision, as PBS does */
 	tp_lock process_lock; /* shared or exclusive fcntl lock on base/.lock */
 	int64_t lock_time;   /* when the shared lock was taken (GC atime rule) */
+	/* flush-behind (tp_chunk_store_flush_behind), under mu */
+	uint64_t flush_every, unflushed, flushes; /* flushes: background syncs done */
+	int flusher;         /* 0 none, 1 idle, 2 asked to sync, 3 syncing, 4 asked to stop */
+	pthread_t flusher_th;
+	pthread_cond_t flush_cv;
 } tp_chunk_store;
 
 /* Creates base/.chunks with its 65536 sub-directories and base/.lock. */
@@ -52,6 +57,15 @@ int tp_chunk_store_read(tp_chunk_store *cs, const uint8_t digest[32], tp_buf *ou
 int tp_chunk_store_mark_bad(tp_chunk_store *cs, const uint8_t digest[32], tp_err *err);
 /* Flushes everything written to the store's file system (syncfs). */
 int tp_chunk_store_sync(tp_chunk_store *cs, tp_err *err);
+/*
+ * From now on a thread of the store syncs its file system in the background
+ * whenever `every` bytes of new chunk files were written since the last
+ * such sync began (no new sync while one runs).  For bulk writers (tape
+ * restore) that end with tp_chunk_store_sync: the device writes while they
+ * stream, and the final sync waits for the tail only.  Background errors
+ * are ignored; the final sync reports.  Stopped by tp_chunk_store_close.
+ */
+int tp_chunk_store_flush_behind(tp_chunk_store *cs, uint64_t every, tp_err *err);
 
 /*
  * Calls fn for every chunk file (digest, size, atime) in .chunks; used by GC

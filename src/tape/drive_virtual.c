@@ -386,7 +386,15 @@ static int save_status(vt_drive *d, tp_err *err)
 		cur = json_pack("{s:s,s:I}", "name", d->cart.label, "pos", (json_int_t)d->pos);
 	json_object_set_new(o, "current_tape", cur ? cur : json_null());
 	char *p = tp_path_join(d->path, TP_VIRTUAL_STATUS_FILE);
-	int r = p ? tp_json_save_file(p, o, 0600, err) : tp_err_set(err, -ENOMEM, "out of memory");
+	/*
+	 * Not fsynced: this is the emulated drive's memory (which cartridge,
+	 * where), written at every load, unload and close.  An fsync here
+	 * flushed all chunk data a restore had written so far and stalled the
+	 * tape stream for 0.3 s per tape change.  After a power loss the drive
+	 * may name the previous cartridge or position; every user re-reads the
+	 * labels and locates anyway.
+	 */
+	int r = p ? tp_json_save_file_ex(p, o, 0600, 0, err) : tp_err_set(err, -ENOMEM, "out of memory");
 	free(p);
 	json_decref(o);
 	return r;

@@ -256,6 +256,55 @@ static void test_chunk_insert_concurrent(void **state)
 	tp_datastore_close(&ds);
 }
 
+/*
+ * Flush-behind: concurrent inserts past the threshold start background
+ * syncs (counted), a chunk larger than the 256 KiB write piece reads back
+ * whole, and close stops the flush thread.
+ */
+static void test_chunk_flush_behind(void **state)
+{
+	(void)state;
+	tp_err e = { 0 };
+	tp_datastore ds;
+	assert_int_equal(tp_datastore_open(&ds, "store1", &e), 0);
+	assert_int_equal(tp_chunk_store_flush_behind(&ds.cs, 8192, &e), 0);
+	enum { N = 3 };
+	struct inserter in[N];
+	pthread_t th[N];
+	for (int i = 0; i < N; i++) {
+		in[i] = (struct inserter){ &ds, i + 10, 0, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, insert_main, &in[i]), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(in[i].errors, 0);
+	}
+	size_t big_len = (1u << 20) + 5;
+	uint8_t *big = malloc(big_len), d[32] = { 0x77, 0x01 };
+	assert_non_null(big);
+	make_blob(big, big_len, TP_MAGIC_BLOB_PLAIN, 9);
+	for (size_t i = 12; i < big_len; i++)
+		big[i] = (uint8_t)(i * 31 + (i >> 12));
+	assert_int_equal(tp_chunk_store_insert(&ds.cs, d, big, big_len, NULL, &e), 0);
+	tp_buf b = TP_BUF_INIT;
+	assert_int_equal(tp_chunk_store_read(&ds.cs, d, &b, &e), 0);
+	assert_int_equal(b.len, big_len);
+	assert_memory_equal(b.data, big, big_len);
+	tp_buf_free(&b);
+	free(big);
+	uint64_t flushes = 0;
+	for (int i = 0; i < 500 && flushes == 0; i++) {
+		pthread_mutex_lock(&ds.cs.mu);
+		flushes = ds.cs.flushes;
+		pthread_mutex_unlock(&ds.cs.mu);
+		if (!flushes)
+			usleep(10000);
+	}
+	assert_true(flushes >= 1);
+	tp_datastore_close(&ds);
+	assert_int_equal(ds.cs.flusher, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_create_group_owner_lock_publish),
 		cmocka_unit_test(test_chunk_insert_rules),
 		cmocka_unit_test(test_chunk_insert_concurrent),
+		cmocka_unit_test(test_chunk_flush_behind),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
