@@ -84,6 +84,10 @@ tb0=$(now)
 tapir datastore create daily "$B/daily" >/dev/null
 tapir changer create lb --type virtual --path "$B/lib-b" --slots 16 --import-export-slots 1 >/dev/null
 tapir drive create vb --type virtual --path "$B/vtl-b" --max-size "$TAPE_B" --changer lb --changer-drivenum 0 >/dev/null
+# three more drives of the library, for the plan with every drive (PBS restores with one)
+for i in 1 2 3; do
+	tapir drive create "vb$i" --type virtual --path "$B/vtl-b$i" --max-size "$TAPE_B" --changer lb --changer-drivenum "$i" >/dev/null
+done
 tapir pool create pb >/dev/null
 for i in $(seq 1 16); do tapir changer insert lb "B$(printf %05d "$i")L9" --slot "$i" >/dev/null; done
 tapir tape barcode-label --drive vb --pool pb >/dev/null
@@ -108,10 +112,11 @@ ntapes_b=$(printf '%s\n' $tapes_b | sort -u | grep -c .)
 tb1=$(now)
 echo "media set $set_b: $DAYS daily jobs of $HOSTS snapshots, $ntapes_b tapes of $TAPE_B ($(python3 -c "print('%.0f' % ($tb1 - $tb0))") s to generate)"
 media=$(python3 -c "t='$TAPE_B'; m={'G':1<<30,'M':1<<20}.get(t[-1].upper(),0); print(int(t[:-1])*m if m else int(t))")
-report() { # LABEL RESULT-JSON
-	python3 - "$1" "$2" "$media" <<'PY'
+report() { # LABEL RESULT-JSON PLAN-WITH-4-DRIVES-JSON
+	python3 - "$1" "$2" "$media" "$3" <<'PY'
 import json, sys
 name, j, media = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+p4 = json.loads(sys.argv[4])["plan"]
 p = j["plan"]; o = p["pbs-2021"]
 need = p["bytes-needed"]
 tapes = len(p["tapes"])
@@ -139,6 +144,8 @@ print("  %-34s %14.0f %14.0f" % ("  locates and rewinds", tt[2], to[2]))
 print("  %-34s %14.0f" % ("planned (estimated) seconds", p["estimated-seconds"]))
 print("  2021 / tapir simulated time: %.2fx; each needed tape loaded once: %s" % (
     o["simulated_tape_seconds"] / max(j["simulated_tape_seconds"], 1e-9), j["tape_loads"] <= tapes))
+print("  the same plan on the library's 4 drives (estimate): %.0f s elapsed (%.0f drive-seconds); 2021 (one drive) / that: %.2fx" % (
+    p4["estimated-elapsed-seconds"], p4["estimated-seconds"], o["simulated_tape_seconds"] / max(p4["estimated-elapsed-seconds"], 1e-9)))
 PY
 }
 mid=$((100 + HOSTS / 2)); last=$((100 + HOSTS - 1)); d1=$((DAYS * 3 / 4))
@@ -151,10 +158,12 @@ restore() { # LABEL SNAPSHOT...
 	tapir tape unload --drive vb >/dev/null 2>&1 || true
 	local args=() s
 	for s in "$@"; do args+=("daily:$s"); done
-	local res
+	local res plan4
+	plan4=$(tapir tape restore "$set_b" "daily=sel$n" "${args[@]}" --drive vb --drive vb1 --drive vb2 --drive vb3 \
+		--dry-run --output-format json 2>>"$B/restore.log" | tail -n 1)
 	res=$(tapir tape restore "$set_b" "daily=sel$n" "${args[@]}" --drive vb --output-format json 2>>"$B/restore.log" | tail -n 1)
 	[ "$(json "$res" 'len(j["failed"])')" = 0 ] || { echo "restore failed: $res" >&2; exit 1; }
-	report "$label" "$res"
+	report "$label" "$res" "$plan4"
 }
 restore "1 snapshot, middle host vm/$mid, day $d1" "vm/$mid/$(day "$d1")"
 restore "1 snapshot, first host vm/100, day $d1" "vm/100/$(day "$d1")"

@@ -92,7 +92,8 @@ typedef struct tp_restore_plan {
 	/* needed chunks: digest -> bit mask of target stores that lack it */
 	tp_digest_set needed;
 	uint64_t chunks_needed, chunks_present, bytes_needed;
-	tp_lto_estimate estimate;
+	tp_lto_estimate estimate;   /* summed over the drives: drive time */
+	double elapsed_s;           /* the slowest drive's part: elapsed time, the drives working at once */
 	int full;                   /* whole media set */
 } tp_restore_plan;
 

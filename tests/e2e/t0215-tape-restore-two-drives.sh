@@ -30,6 +30,9 @@ tapir tape unload --drive d1 >/dev/null
 # the plan gives tapes to both drives
 plan=$(tapir tape restore "$set_uuid" store2 --drive d1 --drive d2 --dry-run --output-format json | tail -n 1)
 [ "$(json_get "$plan" 'sorted(set(t["drive"] for t in j["plan"]["tapes"]))')" = "[0, 1]" ] || fail "plan does not use both drives: $plan"
+# with the drives working at once, the elapsed estimate is the slower drive's part: less than the drive time, at least half
+[ "$(json_get "$plan" '0.5 * j["plan"]["estimated-seconds"] <= j["plan"]["estimated-elapsed-seconds"] < j["plan"]["estimated-seconds"]')" = True ] \
+	|| fail "elapsed estimate of two drives: $plan"
 
 res=$(tapir tape restore "$set_uuid" store2 --drive d1 --drive d2 --output-format json | tail -n 1)
 [ "$(json_get "$res" 'len(j["restored"])')" = 6 ] || fail "two-drive restore: $res"

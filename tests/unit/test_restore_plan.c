@@ -295,7 +295,27 @@ static void test_plan(void **state)
 	NEAR(pe.changer_s, 0.0);
 	NEAR(pe.total_s, robot_2021 - 9 * 26.0);
 
+	/* one drive: the elapsed estimate is the whole estimate */
+	NEAR(P.elapsed_s, P.estimate.total_s);
+	/* three drives: a tape each (round robin), elapsed = the slowest drive's part */
+	static const char *const DRIVES3[] = { "d0", "d1", "d2" };
+	double one_drive_total = P.estimate.total_s;
+	tp_restore_plan_free(&P);
+	req.drives = DRIVES3;
+	req.ndrives = 3;
+	assert_int_equal(tp_restore_plan_build(db, &req, &P, &e), 0);
+	assert_int_equal(P.tapes[0].drive, 0);
+	assert_int_equal(P.tapes[1].drive, 1);
+	assert_int_equal(P.tapes[2].drive, 2);
+	/* no swaps on any drive: less drive time than one drive; elapsed = the slowest part (not the sum, not the least) */
+	assert_true(P.estimate.total_s < one_drive_total);
+	assert_true(P.elapsed_s < P.estimate.total_s);
+	assert_true(P.elapsed_s * 3 > P.estimate.total_s);
+	req.drives = DRIVES;
+	req.ndrives = 1;
+
 	json_t *j = tp_restore_plan_json(&P);
+	NEAR(json_real_value(json_object_get(j, "estimated-elapsed-seconds")), P.elapsed_s);
 	assert_int_equal(json_array_size(json_object_get(j, "tapes")), 3);
 	assert_int_equal(json_integer_value(json_object_get(j, "chunks-present")), 1);
 	json_decref(j);
