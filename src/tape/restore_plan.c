@@ -582,6 +582,94 @@ static void estimate_add(tp_lto_estimate *sum, const tp_lto_estimate *e)
 }
 
 /*
+ * The model steps of tape t appended at st: the swap from a previous tape
+ * (when one is loaded), the move in, the load, the label check, its
+ * locates and reads.  Returns the number of steps (at most 7 + 2 per read).
+ */
+static size_t tape_steps(const tp_restore_plan *P, const tp_restore_request *req, size_t t, int loaded, int robot,
+			 tp_lto_step *st)
+{
+	size_t n = 0;
+	if (loaded) {
+		st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
+		if (robot)
+			st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
+	}
+	if (robot)
+		st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
+	st[n++] = (tp_lto_step){ TP_LTO_STEP_LOAD, 0 };
+	st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, LABEL_BYTES }; /* the label check at every load */
+	uint64_t pos = 0, mpos = LABEL_BYTES;
+	for (size_t k = P->tapes[t].first_read; k < P->tapes[t].first_read + P->tapes[t].nreads; k++) {
+		const tp_restore_read *rd = &P->reads[k];
+		uint64_t len = model_len(req, rd->nobjects * TP_TAPE_BLOCK_SIZE);
+		if (rd->first_object != pos) {
+			mpos = model_pos(req, rd->first_object, len);
+			st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, mpos };
+		}
+		st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, model_read(req, &mpos, len) };
+		pos = rd->first_object + rd->nobjects;
+	}
+	return n;
+}
+
+/*
+ * Several drives: each tape goes to the drive with the least estimated
+ * work so far, the longest tapes first (LPT), so that the slowest drive —
+ * the elapsed time — finishes as early as the tapes allow; round robin put
+ * a small tape beside the largest one.  Each drive still reads its tapes
+ * in sequence order.  Ties go to the lower drive and tape, so the plan is
+ * deterministic.
+ */
+static int assign_drives(tp_restore_plan *P, const tp_restore_request *req, tp_err *err)
+{
+	int ndrives = req->ndrives > 0 ? req->ndrives : 1, r = 0;
+	if (ndrives < 2 || P->ntapes < 2)
+		return 0;
+	size_t maxreads = 0;
+	for (size_t t = 0; t < P->ntapes; t++)
+		if (P->tapes[t].nreads > maxreads)
+			maxreads = P->tapes[t].nreads;
+	tp_lto_step *st = calloc(7 + 2 * maxreads, sizeof(*st));
+	double *cost = calloc(P->ntapes, sizeof(*cost)), load[64] = { 0 };
+	size_t *order = calloc(P->ntapes, sizeof(*order));
+	if (!st || !cost || !order) {
+		r = tp_err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (ndrives > 64)
+		ndrives = 64;
+	for (size_t t = 0; r == 0 && t < P->ntapes; t++) {
+		tp_lto_estimate e;
+		size_t n = tape_steps(P, req, t, 0, !(req->standalone & 1u), st); /* the swap costs every tape the same */
+		if ((r = tp_lto_estimate_plan(gen_of(req), st, n, req->media_bytes, &e, err)) == 0)
+			cost[t] = e.total_s;
+		order[t] = t;
+	}
+	if (r < 0)
+		goto out;
+	for (size_t i = 1; i < P->ntapes; i++) /* insertion sort: longest first, then sequence order */
+		for (size_t j = i; j > 0 && cost[order[j]] > cost[order[j - 1]]; j--) {
+			size_t x = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = x;
+		}
+	for (size_t i = 0; i < P->ntapes; i++) {
+		int best = 0;
+		for (int d = 1; d < ndrives; d++)
+			if (load[d] < load[best])
+				best = d;
+		P->tapes[order[i]].drive = best;
+		load[best] += cost[order[i]];
+	}
+out:
+	free(st);
+	free(cost);
+	free(order);
+	return r;
+}
+
+/*
  * The plan under the model, drive by drive: a tape is moved in by the
  * changer and loaded; the one before it is unloaded (rewind, eject) and
  * moved back first; the last tape of each drive stays in it, as the
@@ -604,27 +692,8 @@ static int estimate(const tp_restore_plan *P, const tp_restore_request *req, tp_
 		for (size_t t = 0; t < P->ntapes; t++) {
 			if (P->tapes[t].drive != d)
 				continue;
-			if (loaded) {
-				st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
-				if (robot)
-					st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
-			}
-			if (robot)
-				st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
-			st[n++] = (tp_lto_step){ TP_LTO_STEP_LOAD, 0 };
-			st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, LABEL_BYTES }; /* the label check at every load */
+			n += tape_steps(P, req, t, loaded, robot, st + n);
 			loaded = 1;
-			uint64_t pos = 0, mpos = LABEL_BYTES;
-			for (size_t k = P->tapes[t].first_read; k < P->tapes[t].first_read + P->tapes[t].nreads; k++) {
-				const tp_restore_read *rd = &P->reads[k];
-				uint64_t len = model_len(req, rd->nobjects * TP_TAPE_BLOCK_SIZE);
-				if (rd->first_object != pos) {
-					mpos = model_pos(req, rd->first_object, len);
-					st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, mpos };
-				}
-				st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, model_read(req, &mpos, len) };
-				pos = rd->first_object + rd->nobjects;
-			}
 		}
 		tp_lto_estimate e;
 		if (n && (r = tp_lto_estimate_plan(gen_of(req), st, n, req->media_bytes, &e, err)) == 0) {
@@ -732,7 +801,8 @@ int tp_restore_plan_build(tp_catalog_db *db, const tp_restore_request *req, tp_r
 		if ((r = check_snapshot(&B, &plan->snaps[i], err)) < 0)
 			goto out;
 	}
-	if ((r = build_reads(&B, err)) < 0 || (r = build_tapes(&B, err)) < 0 || (r = estimate(plan, req, err)) < 0)
+	if ((r = build_reads(&B, err)) < 0 || (r = build_tapes(&B, err)) < 0 ||
+	    (r = assign_drives(plan, req, err)) < 0 || (r = estimate(plan, req, err)) < 0)
 		goto out;
 out:
 	for (int i = 0; i < TP_RESTORE_MAX_TARGETS; i++)

@@ -297,20 +297,34 @@ static void test_plan(void **state)
 
 	/* one drive: the elapsed estimate is the whole estimate */
 	NEAR(P.elapsed_s, P.estimate.total_s);
-	/* three drives: a tape each (round robin), elapsed = the slowest drive's part */
+	/*
+	 * three drives: a tape each, the longest (tape A: its chunk archive
+	 * from block 0 to 2kb + 4) on drive 0; elapsed = the slowest drive's part
+	 */
 	static const char *const DRIVES3[] = { "d0", "d1", "d2" };
 	double one_drive_total = P.estimate.total_s;
 	tp_restore_plan_free(&P);
 	req.drives = DRIVES3;
 	req.ndrives = 3;
 	assert_int_equal(tp_restore_plan_build(db, &req, &P, &e), 0);
-	assert_int_equal(P.tapes[0].drive, 0);
-	assert_int_equal(P.tapes[1].drive, 1);
-	assert_int_equal(P.tapes[2].drive, 2);
+	assert_int_equal(P.ntapes, 3);
+	assert_int_equal(P.tapes[0].drive + P.tapes[1].drive + P.tapes[2].drive, 0 + 1 + 2);
+	assert_int_not_equal(P.tapes[0].drive, P.tapes[1].drive);
+	size_t longest = 0;
+	for (size_t t = 1; t < P.ntapes; t++)
+		if (P.tapes[t].bytes > P.tapes[longest].bytes)
+			longest = t;
+	assert_int_equal(P.tapes[longest].drive, 0);
 	/* no swaps on any drive: less drive time than one drive; elapsed = the slowest part (not the sum, not the least) */
 	assert_true(P.estimate.total_s < one_drive_total);
 	assert_true(P.elapsed_s < P.estimate.total_s);
 	assert_true(P.elapsed_s * 3 > P.estimate.total_s);
+	/* two drives, three tapes: the longest alone on drive 0, the two others on drive 1 (LPT), not round robin */
+	tp_restore_plan_free(&P);
+	req.ndrives = 2;
+	assert_int_equal(tp_restore_plan_build(db, &req, &P, &e), 0);
+	for (size_t t = 0; t < P.ntapes; t++)
+		assert_int_equal(P.tapes[t].drive, t == longest ? 0 : 1);
 	req.drives = DRIVES;
 	req.ndrives = 1;
 
