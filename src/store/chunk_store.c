@@ -89,7 +89,7 @@ void tp_chunk_store_close(tp_chunk_store *cs)
 		return;
 	if (cs->flusher) {
 		pthread_mutex_lock(&cs->mu);
-		cs->flusher = 4;
+		cs->flusher = 3;
 		pthread_cond_signal(&cs->flush_cv);
 		pthread_mutex_unlock(&cs->mu);
 		pthread_join(cs->flusher_th, NULL);
@@ -356,14 +356,13 @@ static void *flusher_main(void *arg)
 	for (;;) {
 		while (cs->flusher == 1)
 			pthread_cond_wait(&cs->flush_cv, &cs->mu);
-		if (cs->flusher == 4)
+		if (cs->flusher == 3)
 			break;
-		cs->flusher = 3;
 		pthread_mutex_unlock(&cs->mu);
 		(void)syncfs(cs->chunks_fd);
 		pthread_mutex_lock(&cs->mu);
 		cs->flushes++;
-		if (cs->flusher == 3)
+		if (cs->flusher == 2)
 			cs->flusher = 1;
 	}
 	pthread_mutex_unlock(&cs->mu);

@@ -19,7 +19,7 @@ typedef struct tp_chunk_store {
 	int64_t lock_time;   /* when the shared lock was taken (GC atime rule) */
 	/* flush-behind (tp_chunk_store_flush_behind), under mu */
 	uint64_t flush_every, unflushed, flushes; /* flushes: background syncs done */
-	int flusher;         /* 0 none, 1 idle, 2 asked to sync, 3 syncing, 4 asked to stop */
+	int flusher;         /* 0 none, 1 idle, 2 asked to sync or syncing, 3 asked to stop */
 	pthread_t flusher_th;
 	pthread_cond_t flush_cv;
 } tp_chunk_store;

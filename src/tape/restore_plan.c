@@ -582,12 +582,13 @@ static void estimate_add(tp_lto_estimate *sum, const tp_lto_estimate *e)
 }
 
 /*
- * The model steps of tape t appended at st: the swap from a previous tape
- * (when one is loaded), the move in, the load, the label check, its
- * locates and reads.  Returns the number of steps (at most 7 + 2 per read).
+ * The model steps of making a tape ready, appended at st: the tape before
+ * (when one is loaded) is unloaded — rewind, eject — and moved back to its
+ * slot, this one moved in, loaded and its two labels read (tapir and PBS's
+ * request_and_load_media check them at every load).  Robot moves only with
+ * a changer.  Returns the number of steps (at most 5).
  */
-static size_t tape_steps(const tp_restore_plan *P, const tp_restore_request *req, size_t t, int loaded, int robot,
-			 tp_lto_step *st)
+static size_t load_steps(tp_lto_step *st, int loaded, int robot)
 {
 	size_t n = 0;
 	if (loaded) {
@@ -598,7 +599,19 @@ static size_t tape_steps(const tp_restore_plan *P, const tp_restore_request *req
 	if (robot)
 		st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
 	st[n++] = (tp_lto_step){ TP_LTO_STEP_LOAD, 0 };
-	st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, LABEL_BYTES }; /* the label check at every load */
+	st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, LABEL_BYTES };
+	return n;
+}
+
+/*
+ * The model steps of tape t appended at st: made ready (load_steps), then
+ * its locates and reads.  Returns the number of steps (at most 5 + 2 per
+ * read).
+ */
+static size_t tape_steps(const tp_restore_plan *P, const tp_restore_request *req, size_t t, int loaded, int robot,
+			 tp_lto_step *st)
+{
+	size_t n = load_steps(st, loaded, robot);
 	uint64_t pos = 0, mpos = LABEL_BYTES;
 	for (size_t k = P->tapes[t].first_read; k < P->tapes[t].first_read + P->tapes[t].nreads; k++) {
 		const tp_restore_read *rd = &P->reads[k];
@@ -630,7 +643,7 @@ static int assign_drives(tp_restore_plan *P, const tp_restore_request *req, tp_e
 	for (size_t t = 0; t < P->ntapes; t++)
 		if (P->tapes[t].nreads > maxreads)
 			maxreads = P->tapes[t].nreads;
-	tp_lto_step *st = calloc(7 + 2 * maxreads, sizeof(*st));
+	tp_lto_step *st = calloc(5 + 2 * maxreads, sizeof(*st));
 	double *cost = calloc(P->ntapes, sizeof(*cost)), load[64] = { 0 };
 	size_t *order = calloc(P->ntapes, sizeof(*order));
 	if (!st || !cost || !order) {
@@ -676,13 +689,13 @@ out:
  * executor leaves it.  The same accounting as the 2021 emulation and the
  * executor's counters (tp_tape_load counts the unload before a swap).
  */
-static int estimate(const tp_restore_plan *P, const tp_restore_request *req, tp_err *err)
+static int estimate(tp_restore_plan *P, const tp_restore_request *req, tp_err *err)
 {
-	size_t cap = 4 + P->ntapes * 7 + P->nreads * 2;
+	size_t cap = 4 + P->ntapes * 5 + P->nreads * 2;
 	tp_lto_step *st = calloc(cap, sizeof(*st));
-	tp_lto_estimate *out = (tp_lto_estimate *)&P->estimate;
+	tp_lto_estimate *out = &P->estimate;
 	memset(out, 0, sizeof(*out));
-	((tp_restore_plan *)P)->elapsed_s = 0;
+	P->elapsed_s = 0;
 	if (!st)
 		return tp_err_set(err, -ENOMEM, "out of memory");
 	int ndrives = req->ndrives > 0 ? req->ndrives : 1, r = 0;
@@ -700,7 +713,7 @@ static int estimate(const tp_restore_plan *P, const tp_restore_request *req, tp_
 			estimate_add(out, &e);
 			/* a shared robot serialises moves; at 26 s each against loads and reads, ignored */
 			if (e.total_s > P->elapsed_s)
-				((tp_restore_plan *)P)->elapsed_s = e.total_s;
+				P->elapsed_s = e.total_s;
 		}
 	}
 	free(st);
@@ -909,18 +922,8 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 				any |= (phase == 1) == (P->reads[k].kind == TP_READ_SNAPSHOT);
 			if (!any)
 				continue;
-			/* the tape before goes back to its slot (rewind, eject, robot), this one comes in */
-			if (loaded) {
-				st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
-				if (robot)
-					st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
-				c->unloads++;
-			}
-			if (robot)
-				st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
-			st[n++] = (tp_lto_step){ TP_LTO_STEP_LOAD, 0 };
-			/* request_and_load_media reads both labels at every load, as tapir does */
-			st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, LABEL_BYTES };
+			n += load_steps(st + n, loaded, robot);
+			c->unloads += loaded;
 			c->loads++;
 			c->blocks_read += 2;
 			c->bytes_read += LABEL_BYTES;

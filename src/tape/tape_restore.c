@@ -994,8 +994,8 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 			J->scan = 1;
 	}
 	tp_restore_request req = { .set = set, .map = &map, .snapshots = o->snapshots, .nsnapshots = o->nsnapshots,
-				   .ns = nsm, .nns = o->nnamespaces, .authid = o->authid ? o->authid : "root@pam", .check_priv = o->check_priv,
-				   .owner = o->owner, .pool = pool, .drives = o->drives, .ndrives = o->ndrives,
+				   .ns = nsm, .nns = o->nnamespaces, .authid = o->authid ? o->authid : "root@pam",
+				   .check_priv = o->check_priv, .owner = o->owner, .pool = pool, .drives = o->drives, .ndrives = o->ndrives,
 				   .gen = gen, .media_bytes = J->media_bytes };
 	for (int i = 0; i < J->nsess && i < 32; i++)
 		if (!J->sess[i].changer)
