@@ -123,11 +123,11 @@ int cmd_tape_restore(int argc, char **argv, tp_err *err)
 	}
 	if (r == 0 || r == -TP_EDIGEST)
 		tp_info("restore: %zu restored, %zu skipped, %zu failed; %llu tape loads, %llu locates, %llu bytes read "
-			"from tape, %llu chunks restored, %llu already present, %.0f s simulated tape time",
+			"from tape, %llu chunks restored, %llu already present, %.0f s simulated tape time (%.0f s elapsed)",
 			json_array_size(res.restored), json_object_size(res.skipped), json_object_size(res.failed),
 			(unsigned long long)res.tape_loads, (unsigned long long)res.tape_locates,
 			(unsigned long long)res.bytes_read_from_tape, (unsigned long long)res.chunks_restored,
-			(unsigned long long)res.chunks_present, res.simulated_tape_seconds);
+			(unsigned long long)res.chunks_present, res.simulated_tape_seconds, res.simulated_elapsed_seconds);
 	tp_tape_restore_result_free(&res);
 	tp_task_finish(task, r, r < 0 ? err->msg : NULL);
 	if (a.out != TP_OUT_TEXT && sum)

@@ -1036,6 +1036,7 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 		(unsigned long long)J->plan.bytes_needed, J->plan.estimate.total_s);
 	if (o->dry_run) {
 		res->simulated_tape_seconds = J->plan.estimate.total_s;
+		res->simulated_elapsed_seconds = J->plan.elapsed_s;
 		goto summary;
 	}
 	/* targets: shared chunk-store locks for the whole run, fresh staging */
@@ -1084,13 +1085,24 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 		pthread_join(workers[i], NULL);
 	nworkers = 0;
 	uint64_t moves = 0;
+	double elapsed = 0;
 	for (int i = 0; i < J->nsess; i++) {
+		const tp_tape_counters *dc = NULL;
 		if (J->sess[i].drive)
-			tp_tape_counters_add(&J->counters, &J->sess[i].drive->counters);
+			dc = &J->sess[i].drive->counters;
 		else if (J->sess[i].carrying) /* an operator wait ended without the drive back */
-			tp_tape_counters_add(&J->counters, &J->sess[i].carried);
-		if (J->sess[i].changer)
-			moves += J->sess[i].changer->counters.moves;
+			dc = &J->sess[i].carried;
+		uint64_t dmoves = J->sess[i].changer ? J->sess[i].changer->counters.moves : 0;
+		moves += dmoves;
+		if (!dc)
+			continue;
+		tp_tape_counters_add(&J->counters, dc);
+		/* each session has its own changer handle, so its moves are the ones made for this drive */
+		tp_lto_estimate de;
+		tp_lto_estimate_counters(gen, dc, J->media_bytes, &de);
+		double ds = de.total_s + (double)dmoves * TP_LTO_CHANGER_MOVE_S;
+		if (ds > elapsed)
+			elapsed = ds;
 	}
 	if (J->fatal) {
 		r = J->fatal;
@@ -1124,6 +1136,7 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 	tp_lto_estimate_counters(gen, &J->counters, J->media_bytes, &est);
 	/* the robot's moves cost as much as in the plan's estimate and the 2021 emulation */
 	res->simulated_tape_seconds = est.total_s + (double)moves * TP_LTO_CHANGER_MOVE_S;
+	res->simulated_elapsed_seconds = elapsed;
 	res->changer_moves = moves;
 	res->tape_loads = J->tapes_loaded;
 	res->tape_locates = J->counters.locates;
@@ -1193,13 +1206,14 @@ void tp_tape_restore_result_free(tp_tape_restore_result *res)
 
 json_t *tp_tape_restore_result_json(const tp_tape_restore_result *res, const char *upid, double seconds)
 {
-	json_t *o = json_pack("{s:s?,s:O,s:O,s:O,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f}", "upid", upid, "restored", res->restored,
+	json_t *o = json_pack("{s:s?,s:O,s:O,s:O,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f}", "upid", upid, "restored", res->restored,
 			      "skipped", res->skipped, "failed", res->failed, "tape_loads", (json_int_t)res->tape_loads,
 			      "changer_moves", (json_int_t)res->changer_moves,
 			      "tape_locates", (json_int_t)res->tape_locates, "bytes_read_from_tape",
 			      (json_int_t)res->bytes_read_from_tape, "chunks_restored", (json_int_t)res->chunks_restored,
 			      "chunks_present", (json_int_t)res->chunks_present, "simulated_tape_seconds",
-			      res->simulated_tape_seconds, "seconds", seconds);
+			      res->simulated_tape_seconds, "simulated_elapsed_seconds", res->simulated_elapsed_seconds, "seconds",
+			      seconds);
 	if (o && res->plan)
 		json_object_set(o, "plan", res->plan);
 	return o;

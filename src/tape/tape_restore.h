@@ -40,7 +40,8 @@ typedef struct tp_tape_restore_result {
 	uint64_t changer_moves;
 	uint64_t tape_locates, bytes_read_from_tape;
 	uint64_t chunks_restored, chunks_present;
-	double simulated_tape_seconds;
+	double simulated_tape_seconds;    /* LTO-model seconds of all drives added up (drive time) */
+	double simulated_elapsed_seconds; /* the same for the busiest drive: the wall time with the drives working at once */
 } tp_tape_restore_result;
 
 /*

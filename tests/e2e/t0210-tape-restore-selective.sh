@@ -48,6 +48,9 @@ ntapes=$(json_get "$res" 'len(j["plan"]["tapes"])')
 # each tape once (the one already in the drive needs no load)
 [ "$loads" -le "$ntapes" ] && [ "$loads" -ge $((ntapes - 1)) ] || fail "$loads loads for $ntapes tapes"
 [ "$(json_get "$res" 'j["chunks_restored"] >= 1')" = True ] || fail "no chunks restored: $res"
+# one drive: its time is the elapsed time, and the model counted something
+[ "$(json_get "$res" 'j["simulated_tape_seconds"] > 0 and abs(j["simulated_elapsed_seconds"] - j["simulated_tape_seconds"]) < 1e-6')" = True ] \
+	|| fail "one drive: elapsed must equal the drive time: $res"
 tapir verify --store store2 >/dev/null || fail "store2 does not verify"
 tapir restore --store store2 host/h1/2026-01-13T00:00:00Z root.pxar "$T/r13"
 diff -r "$T/copy13" "$T/r13" || fail "restored tree of day 13 differs"

@@ -39,6 +39,11 @@ res=$(tapir tape restore "$set_uuid" store2 --drive d1 --drive d2 --output-forma
 [ "$(json_get "$res" 'j["failed"]')" = "{}" ] || fail "two-drive restore failed: $res"
 ntapes=$(json_get "$res" 'len(j["plan"]["tapes"])')
 [ "$(json_get "$res" 'j["tape_loads"]')" = "$ntapes" ] || fail "each tape must be loaded once: $res"
+# the summary's elapsed figure is the busier drive's time: below the drive time, at least half, and what the plan said
+[ "$(json_get "$res" '0.5 * j["simulated_tape_seconds"] <= j["simulated_elapsed_seconds"] < j["simulated_tape_seconds"]')" = True ] \
+	|| fail "elapsed time of two drives: $res"
+[ "$(json_get "$res" 'abs(j["simulated_elapsed_seconds"] - j["plan"]["estimated-elapsed-seconds"]) <= 0.05 * j["plan"]["estimated-elapsed-seconds"]')" = True ] \
+	|| fail "executor's elapsed time is not the plan's: $res"
 tapir verify --store store2 >/dev/null || fail "store2 does not verify"
 for d in 1 4 6; do
 	tapir restore --store store2 "host/h1/2026-02-0${d}T00:00:00Z" root.pxar "$T/r$d"
