@@ -381,11 +381,23 @@ int tp_media_pool_alloc_writable_media(tp_media_pool *p, int64_t now, tp_catalog
 	snprintf(set.pool, sizeof(set.pool), "%s", p->cfg.name);
 	memcpy(set.uuid, p->current_set, 16);
 	set.seq_nr = seq;
+	/*
+	 * The pool's latest set is the one with the newest set label, and a tie
+	 * leaves the pool without one (as PBS).  Labels count seconds, so a set
+	 * begun in the second the previous set wrote its last label is dated a
+	 * second later.
+	 */
 	set.ctime = now;
+	for (size_t i = 0; i < p->inv.n; i++) {
+		const tp_inventory_entry *o = &p->inv.e[i];
+		if (tp_inventory_entry_in_set(o) && !strcmp(o->set.pool, p->cfg.name) &&
+		    memcmp(o->set.uuid, p->current_set, 16) && o->set.ctime >= set.ctime)
+			set.ctime = o->set.ctime + 1;
+	}
 	set.has_fingerprint = p->cfg.has_encrypt;
 	memcpy(set.fingerprint, p->cfg.encrypt, 32);
 	if (seq == 0)
-		p->current_start = now;
+		p->current_start = set.ctime;
 	if (db) {
 		/* the tape's old rows describe data that is about to be overwritten */
 		if ((r = tp_catalog_begin(db, err)) < 0)

@@ -308,6 +308,21 @@ static void test_alloc_empty_then_continue(void **state)
 	ok(tp_media_pool_alloc_writable_media(&p, T0 + 2 * DAY, NULL, &out, &e), &e);
 	assert_string_equal(out.label.label_text, "FRESH");
 	assert_int_equal(out.set.seq_nr, 0);
+	assert_int_equal(out.set.ctime, T0 + 2 * DAY);
+
+	/* another new set in the same second: dated a second later, so the pool's latest set stays defined */
+	uint8_t set2[16], latest[16];
+	memcpy(set2, p.current_set, 16);
+	tape(f, 7, "FRESH2", T0, "p1", 0, 0, 0, NULL);
+	assert_int_equal(tp_media_pool_start_write_session(&p, 1, T0 + 2 * DAY, why, sizeof(why), &e), 1);
+	ok(tp_media_pool_alloc_writable_media(&p, T0 + 2 * DAY, NULL, &out, &e), &e);
+	assert_string_equal(out.label.label_text, "FRESH2");
+	assert_int_equal(out.set.ctime, T0 + 2 * DAY + 1);
+	assert_int_equal(p.current_start, T0 + 2 * DAY + 1);
+	ok(tp_inventory_reload(&f->inv, &e), &e);
+	assert_int_equal(tp_inventory_latest_set(&f->inv, "p1", latest), 1);
+	assert_memory_equal(latest, p.current_set, 16);
+	assert_memory_not_equal(latest, set2, 16);
 	tp_media_pool_close(&p);
 }
 
