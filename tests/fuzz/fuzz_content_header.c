@@ -1,8 +1,9 @@
-/* libFuzzer target: content header + header-data over a block stream made from the input, then the snapshot archive decoder on the rest. */
+/* libFuzzer target: content header + header-data over a block stream made from the input, the snapshot and catalog archive headers, then the snapshot archive decoder on the rest. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "format/catalog_archive.h"
 #include "format/content_header.h"
 #include "format/snapshot_archive.h"
 #include "format/tape_block.h"
@@ -48,6 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *j = NULL;
 	if (tp_content_header_read_json(&r, &h, TP_LABEL_JSON_MAX, &j, &e) == 0) {
 		char store[TP_ARCHIVE_STORE_MAX + 1], snap[TP_ARCHIVE_PATH_MAX + 1];
+		uint8_t mu[16], su[16];
+		uint64_t seq = 0;
+		tp_catalog_archive_header_parse(j, mu, su, &seq, &e);
 		if (tp_snapshot_archive_header_parse(j, store, snap, &e) == 0 || (data[0] & 2)) {
 			uint8_t x = 0;
 			tp_snapshot_decode_ops ops = { NULL, on_data, NULL };

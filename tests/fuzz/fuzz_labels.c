@@ -1,9 +1,10 @@
-/* libFuzzer target: media / media-set label JSON parse and round trip, and label files read from a scripted tape. */
+/* libFuzzer target: media / media-set label JSON parse and round trip (with the key config a set label carries), and label files read from a scripted tape. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/keyfile.h"
 #include "format/media_label.h"
 #include "format/tape_block.h"
 
@@ -26,6 +27,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(m.uuid, m2.uuid, 16) || m.has_fingerprint != m2.has_fingerprint)
 			__builtin_trap();
 		free(s);
+		/* the password-protected key travels in the set label: its KDF parameters come from the tape */
+		tp_key_config kc;
+		if (m.key_config && tp_key_config_from_json(m.key_config, &kc, "key config", &e) == 0)
+			tp_key_config_clear(&kc);
 		tp_media_set_label_clear(&m2);
 		tp_media_set_label_clear(&m);
 	}
