@@ -187,7 +187,9 @@ static int write_tmp_file(tp_chunk_store *cs, const char *sub, const void *blob,
 	int r = 0;
 	for (size_t off = 0; r == 0 && off < len; off += CHUNK_WRITE_PIECE)
 		r = tp_write_all(fd, (const uint8_t *)blob + off,
-				 len - off < CHUNK_WRITE_PIECE ? len - off : CHUNK_WRITE_PIECE, err, tmp);
+				 len - off < CHUNK_WRITE_PIECE ? len - off : CHUNK_WRITE_PIECE, err, "chunk file");
+	if (r < 0) /* a full disk is the usual cause: say which datastore */
+		tp_err_wrap(err, r, "datastore %s", cs->base);
 	/*
 	 * Start writeback now: the backup's final syncfs (and a restore's) then
 	 * waits for the last chunks only instead of all of them, and the disk
@@ -196,7 +198,7 @@ static int write_tmp_file(tp_chunk_store *cs, const char *sub, const void *blob,
 	if (r == 0)
 		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if (close(fd) < 0 && r == 0)
-		r = tp_err_errno(err, "close chunk %s", tmp);
+		r = tp_err_errno(err, "close chunk %s/.chunks/%s", cs->base, tmp);
 	if (r < 0)
 		unlinkat(cs->chunks_fd, tmp, 0);
 	return r;

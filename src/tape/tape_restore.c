@@ -33,6 +33,8 @@
 
 /* blob buffers kept for reuse: mapped pages, no page faults and clearing per chunk */
 #define SPARE_BUFS 8
+/* chunk failures whose message is kept (each 240 bytes) */
+#define BAD_MSGS 64
 
 struct rjob {
 	const tp_tape_restore_opts *o;
@@ -46,7 +48,10 @@ struct rjob {
 	int nsess;
 	pthread_mutex_t mu;
 	tp_digest_set done;    /* digests inserted (or found present) in every target that needed them */
-	tp_digest_set bad;     /* digests whose copy on tape was corrupt */
+	tp_digest_set bad;     /* digests that could not be restored; value: 1 + index into bad_msg, or 0 */
+	char bad_msg[BAD_MSGS][240]; /* why, for the first failures: a snapshot's reason names its first chunk's */
+	unsigned nbad_msg;
+	char range_msg[240];   /* the first range that could not be read at all */
 	int fatal;             /* a drive thread failed: everyone stops */
 	tp_err fatal_err;
 	tp_queue work;         /* chunk items for the verify/insert workers */
@@ -84,6 +89,19 @@ static uint64_t flush_every(void)
 
 /* ---- verify + insert workers ---- */
 
+/* Records that chunk d could not be restored, and why; called with J->mu held. */
+static void mark_bad(struct rjob *J, const uint8_t d[32], const char *why)
+{
+	uint64_t v = 0;
+	if (tp_digest_set_has(&J->bad, d))
+		return;
+	if (J->nbad_msg < BAD_MSGS) {
+		snprintf(J->bad_msg[J->nbad_msg], sizeof(J->bad_msg[0]), "%s", why);
+		v = ++J->nbad_msg;
+	}
+	tp_digest_set_add(&J->bad, d, v);
+}
+
 static void *worker_main(void *arg)
 {
 	struct rjob *J = arg;
@@ -113,7 +131,7 @@ static void *worker_main(void *arg)
 			char hex[65];
 			tp_hex_encode(it->digest, 32, hex);
 			tp_warn("chunk %s from tape: %s", hex, e.msg);
-			tp_digest_set_add(&J->bad, it->digest, 0);
+			mark_bad(J, it->digest, e.msg);
 		}
 		if (J->nspare < SPARE_BUFS) {
 			J->spare[J->nspare++] = (tp_buf){ it->blob, 0, it->cap };
@@ -301,11 +319,13 @@ static int pump_chunks(struct rjob *J, tp_tape_session *S, tp_block_reader *br, 
 			break;
 		if (x < 0 && (x == -TP_ECRC || x == -TP_EFORMAT) && !cr.failed) {
 			/* a damaged entry: only the snapshots that need it fail */
+			char why[sizeof(J->bad_msg[0])];
+			snprintf(why, sizeof(why), "tape %s file %llu offset %llu: %s", S->drive->label,
+				 (unsigned long long)file_nr, (unsigned long long)e.offset, ee.msg);
 			pthread_mutex_lock(&J->mu);
-			tp_digest_set_add(&J->bad, e.digest, 0);
+			mark_bad(J, e.digest, why);
 			pthread_mutex_unlock(&J->mu);
-			tp_warn("tape %s file %llu offset %llu: %s", S->drive->label, (unsigned long long)file_nr,
-				(unsigned long long)e.offset, ee.msg);
+			tp_warn("%s", why);
 			if (e.offset >= end)
 				break;
 			continue;
@@ -361,6 +381,16 @@ static int pump_chunks(struct rjob *J, tp_tape_session *S, tp_block_reader *br, 
 	return r;
 }
 
+/* Keeps the first part of a tape that could not be read, for the reasons of the snapshots that miss chunks. */
+static void note_unreadable(struct rjob *J, const char *label, uint64_t file_nr, const char *msg)
+{
+	pthread_mutex_lock(&J->mu);
+	if (!J->range_msg[0])
+		snprintf(J->range_msg, sizeof(J->range_msg), "tape %s file %llu: %s", label, (unsigned long long)file_nr,
+			 msg);
+	pthread_mutex_unlock(&J->mu);
+}
+
 /*
  * One planned range of a chunk archive.  A medium error loses the entries
  * in the damaged blocks only (their snapshots fail at publish): reading
@@ -395,6 +425,7 @@ static int read_chunks(struct rjob *J, tp_tape_session *S, const tp_restore_read
 			return r;
 		tp_warn("tape %s file %llu: %s; reading on from block %llu of the file", S->drive->label,
 			(unsigned long long)rd->file_nr, err->msg, (unsigned long long)next);
+		note_unreadable(J, S->drive->label, rd->file_nr, err->msg);
 		blk = next;
 		skip = 0;
 	}
@@ -693,8 +724,10 @@ static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tap
 				*err = e;
 				return r;
 			}
-			if (r < 0) /* a damaged range: its chunks stay missing, their snapshots fail */
+			if (r < 0) { /* a damaged range: its chunks stay missing, their snapshots fail */
 				tp_warn("tape %s file %llu: %s", T->label, (unsigned long long)rd->file_nr, e.msg);
+				note_unreadable(J, T->label, rd->file_nr, e.msg);
+			}
 		}
 		/* after an error the position is uncertain: the next read LOCATEs */
 	}
@@ -801,8 +834,18 @@ static void publish(struct rjob *J, tp_restore_snap *s)
 		char hex[65];
 		tp_hex_encode(first, 32, hex);
 		s->state = TP_RS_FAILED;
-		snprintf(s->reason, sizeof(s->reason), "%llu referenced chunk%s missing after reading the tapes (first: %s)",
-			 (unsigned long long)missing, missing > 1 ? "s" : "", hex);
+		/* why that chunk is missing, when the restore knows: its write failed, its copy on tape was bad, or a range was unreadable */
+		uint64_t v = 0;
+		const char *sep = "", *why = "";
+		if (tp_digest_set_get(&J->bad, first, &v)) {
+			sep = ": ";
+			why = v ? J->bad_msg[v - 1] : "it failed its check or could not be written";
+		} else if (J->range_msg[0]) {
+			sep = "; unreadable on tape: ";
+			why = J->range_msg;
+		}
+		snprintf(s->reason, sizeof(s->reason), "%llu referenced chunk%s missing after reading the tapes (first: %s%s%s)",
+			 (unsigned long long)missing, missing > 1 ? "s" : "", hex, sep, why);
 		goto out;
 	}
 	tp_datastore *ds = &J->ds[s->target];

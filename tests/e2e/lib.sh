@@ -49,3 +49,30 @@ expect_fail_last() {
 	[ $rc -ne 0 ] || fail "expected failure: $*"
 	printf '%s\n' "$out" | tail -n 1 | grep -Eq -- "$pat" || fail "last error line of '$*' does not match /$pat/: $out"
 }
+
+# daily_backups STORE MONTH BYTES DAY...: for each day a new random $T/src/data
+# of BYTES, a backup host/h1 at 2026-MONTH-0DAYT00:00:00Z into STORE, and the
+# tree as it was in $T/copyDAY (days 1-9).
+daily_backups() {
+	local store=$1 month=$2 bytes=$3 d
+	shift 3
+	mkdir -p "$T/src"
+	for d in "$@"; do
+		head -c "$bytes" /dev/urandom >"$T/src/data"
+		echo "day $d" >"$T/src/day"
+		tapir backup --store "$store" --type host --id h1 --time "2026-$month-0${d}T00:00:00Z" root.pxar:"$T/src" >/dev/null
+		cp -a "$T/src" "$T/copy$d"
+	done
+}
+
+# restored_as_copied STORE MONTH DAY...: each day's snapshot of daily_backups in
+# STORE gives back its tree byte for byte.
+restored_as_copied() {
+	local store=$1 month=$2 d
+	shift 2
+	for d in "$@"; do
+		rm -rf "$T/r$d"
+		tapir restore --store "$store" "host/h1/2026-$month-0${d}T00:00:00Z" root.pxar "$T/r$d"
+		diff -r "$T/copy$d" "$T/r$d" || fail "the restored tree of $store day $d differs"
+	done
+}

@@ -14,13 +14,7 @@ tapir tape barcode-label --drive d1 --pool p1 >/dev/null
 [ "$(tapir media list --output-format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 6 ] \
 	|| fail "barcode-label did not label 6 tapes"
 
-mkdir -p "$T/src"
-for d in 1 2 3 4 5 6; do
-	head -c 600000 /dev/urandom >"$T/src/data"
-	echo "day $d" >"$T/src/day"
-	tapir backup --store store1 --type host --id h1 --time "2026-02-0${d}T00:00:00Z" root.pxar:"$T/src" >/dev/null
-	cp -a "$T/src" "$T/copy$d"
-done
+daily_backups store1 02 600000 1 2 3 4 5 6
 out=$(tapir tape backup store1 p1 --drive d1 --output-format json | tail -n 1)
 [ "$(json_get "$out" 'j["snapshots-written"]')" = 6 ] || fail "tape backup: $out"
 [ "$(json_get "$out" 'len(j["tapes"]) >= 2')" = True ] || fail "expected >= 2 tapes: $out"
@@ -45,10 +39,7 @@ ntapes=$(json_get "$res" 'len(j["plan"]["tapes"])')
 [ "$(json_get "$res" 'abs(j["simulated_elapsed_seconds"] - j["plan"]["estimated-elapsed-seconds"]) <= 0.05 * j["plan"]["estimated-elapsed-seconds"]')" = True ] \
 	|| fail "executor's elapsed time is not the plan's: $res"
 tapir verify --store store2 >/dev/null || fail "store2 does not verify"
-for d in 1 4 6; do
-	tapir restore --store store2 "host/h1/2026-02-0${d}T00:00:00Z" root.pxar "$T/r$d"
-	diff -r "$T/copy$d" "$T/r$d" || fail "restored tree of day $d differs"
-done
+restored_as_copied store2 02 1 4 6
 # each drive got its own tapes: both drives hold a cartridge now
 st=$(tapir changer status lib1 --output-format json)
 [ "$(json_get "$st" 'sum(1 for d in j["drives"] if d["label"])')" = 2 ] || fail "both drives should have loaded tapes: $st"

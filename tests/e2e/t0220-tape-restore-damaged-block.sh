@@ -10,12 +10,7 @@ tapir drive create d1 --type virtual --path "$F/vtl" --max-size 16M >/dev/null
 tapir pool create p1 >/dev/null
 tapir tape label --drive d1 --label-text tape1 --pool p1 >/dev/null
 tapir tape label --drive d1 --label-text tape2 --pool p1 >/dev/null
-mkdir -p "$T/src"
-for d in 1 2 3 4 5; do
-	head -c 700000 /dev/urandom >"$T/src/data"
-	tapir backup --store store1 --type host --id h1 --time "2026-03-0${d}T00:00:00Z" root.pxar:"$T/src" >/dev/null
-	cp -a "$T/src" "$T/copy$d"
-done
+daily_backups store1 03 700000 1 2 3 4 5
 out=$(tapir tape backup store1 p1 --drive d1 --output-format json | tail -n 1)
 [ "$(json_get "$out" 'j["snapshots-written"]')" = 5 ] || fail "tape backup: $out"
 set_uuid=$(json_get "$out" 'j["media-set"]')
@@ -32,10 +27,8 @@ restored_ok() { # STORE SNAPSHOTS...: each listed, verifies, and gives back its 
 	local store=$1; shift
 	for d in "$@"; do
 		tapir verify --store "$store" "host/h1/2026-03-0${d}T00:00:00Z" >/dev/null || fail "day $d does not verify in $store"
-		rm -rf "$T/r"
-		tapir restore --store "$store" "host/h1/2026-03-0${d}T00:00:00Z" root.pxar "$T/r"
-		diff -r "$T/copy$d" "$T/r" || fail "day $d differs in $store"
 	done
+	restored_as_copied "$store" 03 "$@"
 }
 
 # corrupted block under day 3
@@ -48,6 +41,9 @@ res=$(tapir tape restore "$set_uuid" store1=store2 --drive d1 --output-format js
 [ $rc -ne 0 ] || fail "a failed snapshot must make the exit status non-zero: $res"
 [ "$(json_get "$res" 'list(j["failed"])')" = "['store1:host/h1/2026-03-03T00:00:00Z']" ] || fail "day 3 should fail alone: $res"
 [ "$(json_get "$res" '"missing" in j["failed"]["store1:host/h1/2026-03-03T00:00:00Z"]')" = True ] || fail "reason: $res"
+# the reason says where the bad copy was: the tape and the file of the damaged chunk
+[ "$(json_get "$res" '"tape '"$label"' file " in j["failed"]["store1:host/h1/2026-03-03T00:00:00Z"]')" = True ] \
+	|| fail "the reason must name the damaged chunk's tape: $res"
 [ "$(json_get "$res" 'len(j["restored"])')" = 4 ] || fail "the others should be restored: $res"
 grep -q "host/h1/2026-03-03T00:00:00Z" "$T/err" || fail "the error line does not name the failed snapshot: $(cat "$T/err")"
 [ ! -e "$F/ds2/host/h1/2026-03-03T00:00:00Z" ] || fail "the failed snapshot is visible in the target"
@@ -71,6 +67,8 @@ res=$(tapir tape restore "$set_uuid" store1=store3 --drive d1 --output-format js
 [ $rc -ne 0 ] || fail "read error: exit status 0: $res"
 [ "$(json_get "$res" 'list(j["failed"])')" = "['store1:host/h1/2026-03-02T00:00:00Z']" ] || fail "day 2 should fail alone: $res"
 [ "$(json_get "$res" 'len(j["restored"])')" = 4 ] || fail "read error: the others should be restored: $res"
+[ "$(json_get "$res" '"tape '"$label"' file " in j["failed"]["store1:host/h1/2026-03-02T00:00:00Z"]')" = True ] \
+	|| fail "the reason must name where the tape could not be read: $res"
 # the reader resumed at the next entry header after the damaged block (day 2's
 # chunk spans three blocks; the error is in the middle one)
 grep -q "medium error reading object $obj.*reading on from block" "$T/err2" || fail "no resync after the medium error: $(cat "$T/err2")"

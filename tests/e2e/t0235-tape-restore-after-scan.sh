@@ -8,13 +8,7 @@ tapir datastore create store2 "$F/ds2" >/dev/null
 tapir drive create d1 --type virtual --path "$F/vtl" --max-size 6M >/dev/null
 tapir pool create p1 >/dev/null
 for i in 1 2 3 4 5; do tapir tape label --drive d1 --label-text "tape$i" --pool p1 >/dev/null; done
-mkdir -p "$T/src"
-for d in 1 2 3 4 5 6 7 8; do
-	head -c 1000000 /dev/urandom >"$T/src/data"
-	echo "$d" >"$T/src/day"
-	tapir backup --store store1 --type host --id h1 --time "2026-06-0${d}T00:00:00Z" root.pxar:"$T/src" >/dev/null
-	cp -a "$T/src" "$T/copy$d"
-done
+daily_backups store1 06 1000000 1 2 3 4 5 6 7 8
 out=$(tapir tape backup store1 p1 --drive d1 --output-format json | tail -n 1)
 [ "$(json_get "$out" 'len(j["tapes"]) >= 2')" = True ] || fail "expected >= 2 tapes: $out"
 set_uuid=$(json_get "$out" 'j["media-set"]')

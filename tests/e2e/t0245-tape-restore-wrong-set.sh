@@ -9,11 +9,7 @@ tapir drive create d1 --type virtual --path "$F/vtl" --max-size 4M >/dev/null
 tapir pool create p1 --allocation always --retention overwrite >/dev/null
 tapir tape label --drive d1 --label-text tape1 --pool p1 >/dev/null
 tapir tape label --drive d1 --label-text tape2 --pool p1 >/dev/null
-mkdir -p "$T/src"
-for d in 1 2 3; do
-	head -c 1000000 /dev/urandom >"$T/src/data"
-	tapir backup --store store1 --type host --id h1 --time "2026-08-0${d}T00:00:00Z" root.pxar:"$T/src" >/dev/null
-done
+daily_backups store1 08 1000000 1 2 3
 out=$(tapir tape backup store1 p1 --drive d1 --output-format json | tail -n 1)
 set_a=$(json_get "$out" 'j["media-set"]')
 [ "$(json_get "$out" 'j["tapes"][0]')" = tape1 ] || fail "set A should start on tape1: $out"

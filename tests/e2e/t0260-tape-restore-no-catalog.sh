@@ -9,13 +9,7 @@ tapir datastore create store3 "$F/ds3" >/dev/null
 tapir drive create d1 --type virtual --path "$F/vtl" --max-size 4M >/dev/null
 tapir pool create p1 >/dev/null
 for i in 1 2 3 4 5 6; do tapir tape label --drive d1 --label-text "tape$i" --pool p1 >/dev/null; done
-mkdir -p "$T/src"
-for d in 1 2 3 4 5 6 7; do
-	head -c 700000 /dev/urandom >"$T/src/data"
-	echo "$d" >"$T/src/day"
-	tapir backup --store store1 --type host --id h1 --time "2026-10-0${d}T00:00:00Z" root.pxar:"$T/src" >/dev/null
-	cp -a "$T/src" "$T/copy$d"
-done
+daily_backups store1 10 700000 1 2 3 4 5 6 7
 head -c 900000 /dev/urandom >"$T/vm.img"
 tapir backup --store store1 --type vm --id 200 --time 2026-10-01T00:00:00Z disk.img:"$T/vm.img" >/dev/null
 out=$(tapir tape backup store1 p1 --drive d1 --output-format json | tail -n 1)
@@ -43,11 +37,7 @@ res=$(tapir tape restore "$set_uuid" store1=store2 --drive d1 --output-format js
 # every file was read: at least as much as the restore with the catalog read
 [ "$(json_get "$res" 'j["bytes_read_from_tape"]')" -ge "$(json_get "$withcat" 'j["bytes_read_from_tape"]')" ] || fail "read less than with a catalog: $res"
 tapir verify --store store2 >/dev/null || fail "store2 does not verify"
-for d in 1 4 7; do
-	rm -rf "$T/r"
-	tapir restore --store store2 "host/h1/2026-10-0${d}T00:00:00Z" root.pxar "$T/r"
-	diff -r "$T/copy$d" "$T/r" || fail "day $d differs"
-done
+restored_as_copied store2 10 1 4 7
 tapir restore --store store2 vm/200/2026-10-01T00:00:00Z disk.img "$T/r.img"
 cmp "$T/vm.img" "$T/r.img" || fail "vm image differs"
 [ -z "$(find "$F/ds2/.tmp" -mindepth 1 2>/dev/null)" ] || fail ".tmp not empty"

@@ -11,13 +11,7 @@ tapir pool create p1 >/dev/null
 for i in 1 2 3 4 5; do tapir tape label --drive d1 --label-text "tape$i" --pool p1 >/dev/null; done
 tapir user create op@pbs --email op@example.com >/dev/null
 printf '#!/bin/sh\ncat >>"%s/mail.txt"\n' "$T" >"$T/sendmail" && chmod +x "$T/sendmail"
-mkdir -p "$T/src"
-for d in 1 2 3; do
-	head -c 1500000 /dev/urandom >"$T/src/data"
-	echo "$d" >"$T/src/day"
-	tapir backup --store store1 --type host --id h1 --time "2026-11-0${d}T00:00:00Z" root.pxar:"$T/src" >/dev/null
-	cp -a "$T/src" "$T/copy$d"
-done
+daily_backups store1 11 1500000 1 2 3
 out=$(tapir tape backup store1 p1 --drive d1 --output-format json | tail -n 1)
 set_uuid=$(json_get "$out" 'j["media-set"]')
 [ "$(json_get "$out" 'len(j["tapes"]) >= 2')" = True ] || fail "expected >= 2 tapes: $out"
@@ -97,10 +91,6 @@ ntapes=$(json_get "$res" 'len(j["plan"]["tapes"])')
 grep -q "^Subject: Load media '$first' request" "$T/mail.txt" || fail "no mail: $(cat "$T/mail.txt" 2>/dev/null)"
 grep -q '^To: op@example.com' "$T/mail.txt" || fail "mail recipient: $(cat "$T/mail.txt")"
 tapir verify --store store2 >/dev/null || fail "store2 does not verify"
-for d in 1 3; do
-	rm -rf "$T/r"
-	tapir restore --store store2 "host/h1/2026-11-0${d}T00:00:00Z" root.pxar "$T/r"
-	diff -r "$T/copy$d" "$T/r" || fail "day $d differs"
-done
+restored_as_copied store2 11 1 3
 [ "$(staged)" = 0 ] || fail ".tmp not clean"
 echo ok
