@@ -52,6 +52,10 @@ struct rjob {
 	char bad_msg[BAD_MSGS][240]; /* why, for the first failures: a snapshot's reason names its first chunk's */
 	unsigned nbad_msg;
 	char range_msg[240];   /* the first range that could not be read at all */
+	/* progress in the task log (under mu) */
+	double t_start, progress_last, progress_every;
+	uint64_t bytes_done;   /* read from tape so far */
+	uint64_t plan_done, bytes_planned; /* of the plan's bytes: done, total (0 = unknown: no catalog) */
 	int fatal;             /* a drive thread failed: everyone stops */
 	tp_err fatal_err;
 	tp_queue work;         /* chunk items for the verify/insert workers */
@@ -85,6 +89,13 @@ static uint64_t flush_every(void)
 {
 	const char *e = getenv("TAPIR_RESTORE_FLUSH_MIB");
 	return (e && *e ? strtoull(e, NULL, 10) : 64) << 20;
+}
+
+/* Seconds between progress lines in the task log ($TAPIR_PROGRESS_S, default 10; 0 = after every range read). */
+static double progress_every(void)
+{
+	const char *e = getenv("TAPIR_PROGRESS_S");
+	return e && *e ? strtod(e, NULL) : 10.0;
 }
 
 /* ---- verify + insert workers ---- */
@@ -661,7 +672,42 @@ static int media_abort(void *ctx, tp_err *err)
 	return tp_cancel_check(err);
 }
 
-static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tape *T, tp_err *err)
+/*
+ * Adds a finished part of the plan (`planned` bytes of it; `read` bytes the
+ * drive actually read for it, labels and read-through gaps included) and, at
+ * most every progress_every seconds (always when `force`), logs how far the
+ * restore is and how fast the drives read.
+ */
+static void progress(struct rjob *J, uint64_t planned, uint64_t read, int force)
+{
+	pthread_mutex_lock(&J->mu);
+	J->plan_done += planned;
+	J->bytes_done += read;
+	double now = tp_monotonic();
+	if (force || now - J->progress_last >= J->progress_every) {
+		J->progress_last = now;
+		double mib = (double)J->bytes_done / 1048576.0, dt = now - J->t_start;
+		double rate = mib / (dt > 1e-3 ? dt : 1e-3);
+		if (J->bytes_planned)
+			tp_info("progress: %.0f%% of the planned tape data (%.1f of %.1f MiB), %.1f MiB read at %.1f MiB/s, "
+				"%llu chunks restored so far",
+				100.0 * (double)J->plan_done / (double)J->bytes_planned, (double)J->plan_done / 1048576.0,
+				(double)J->bytes_planned / 1048576.0, mib, rate, (unsigned long long)J->chunks_restored);
+		else
+			tp_info("progress: %.1f MiB read from tape at %.1f MiB/s, %llu chunks restored so far", mib, rate,
+				(unsigned long long)J->chunks_restored);
+	}
+	pthread_mutex_unlock(&J->mu);
+}
+
+/* Bytes the session's drive has read in this restore (its counters survive an operator's tape change). */
+static uint64_t drive_bytes(const tp_tape_session *S)
+{
+	return S->drive ? S->drive->counters.bytes_read : S->carrying ? S->carried.bytes_read : 0;
+}
+
+/* Reads tape T's planned ranges; *counted = the bytes already reported to progress(). */
+static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tape *T, uint64_t *counted, tp_err *err)
 {
 	tp_media_label ml;
 	tp_media_set_label msl;
@@ -705,6 +751,7 @@ static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tap
 		pthread_mutex_unlock(&J->mu);
 		if (stop || (r = tp_cancel_check(err)) < 0)
 			return r < 0 ? r : -TP_EABORT;
+		uint64_t before = drive_bytes(S);
 		if ((r = seek_forward(J, S, rd->first_object, err)) < 0)
 			return r;
 		tp_err e = { 0 };
@@ -729,6 +776,9 @@ static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tap
 				note_unreadable(J, T->label, rd->file_nr, e.msg);
 			}
 		}
+		uint64_t got = drive_bytes(S) - before; /* a gap read through counts too */
+		*counted += got;
+		progress(J, rd->nobjects * TP_TAPE_BLOCK_SIZE, got, 0);
 		/* after an error the position is uncertain: the next read LOCATEs */
 	}
 	return 0;
@@ -750,7 +800,19 @@ static void *drive_main(void *arg)
 		if (J->plan.tapes[t].drive != D->idx)
 			continue;
 		tp_err e = { 0 };
-		int r = restore_tape(J, &J->sess[D->idx], &J->plan.tapes[t], &e);
+		tp_tape_session *S = &J->sess[D->idx];
+		double t0 = tp_monotonic();
+		uint64_t b0 = drive_bytes(S), counted = 0;
+		int r = restore_tape(J, S, &J->plan.tapes[t], &counted, &e);
+		if (r == 0) {
+			/* the tape's own figures: loading and positioning included, so the rate is what the drive achieved */
+			uint64_t got = drive_bytes(S) - b0;
+			double dt = tp_monotonic() - t0, mib = (double)got / 1048576.0;
+			tp_info("tape %s done in drive %s: %.1f MiB read in %.1f s (%.1f MiB/s)", J->plan.tapes[t].label, S->name,
+				mib, dt, mib / (dt > 1e-3 ? dt : 1e-3));
+			/* the labels read at the load; without a catalog the whole tape */
+			progress(J, 0, got - counted, 1);
+		}
 		if (r < 0) {
 			pthread_mutex_lock(&J->mu);
 			if (!J->fatal) {
@@ -1111,6 +1173,10 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 	for (; nworkers < nw; nworkers++)
 		if (pthread_create(&workers[nworkers], NULL, worker_main, J) != 0)
 			break;
+	J->t_start = J->progress_last = tp_monotonic();
+	J->progress_every = progress_every();
+	for (size_t t = 0; !J->scan && t < J->plan.ntapes; t++)
+		J->bytes_planned += J->plan.tapes[t].bytes;
 	struct drive_thread dt[8];
 	for (int i = 0; i < J->nsess; i++) {
 		dt[i] = (struct drive_thread){ J, i, 0, { 0 } };

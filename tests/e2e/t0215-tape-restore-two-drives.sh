@@ -28,7 +28,7 @@ plan=$(tapir tape restore "$set_uuid" store2 --drive d1 --drive d2 --dry-run --o
 [ "$(json_get "$plan" '0.5 * j["plan"]["estimated-seconds"] <= j["plan"]["estimated-elapsed-seconds"] < j["plan"]["estimated-seconds"]')" = True ] \
 	|| fail "elapsed estimate of two drives: $plan"
 
-res=$(tapir tape restore "$set_uuid" store2 --drive d1 --drive d2 --output-format json | tail -n 1)
+res=$(TAPIR_PROGRESS_S=0 tapir tape restore "$set_uuid" store2 --drive d1 --drive d2 --output-format json | tail -n 1)
 [ "$(json_get "$res" 'len(j["restored"])')" = 6 ] || fail "two-drive restore: $res"
 [ "$(json_get "$res" 'j["failed"]')" = "{}" ] || fail "two-drive restore failed: $res"
 ntapes=$(json_get "$res" 'len(j["plan"]["tapes"])')
@@ -38,6 +38,17 @@ ntapes=$(json_get "$res" 'len(j["plan"]["tapes"])')
 	|| fail "elapsed time of two drives: $res"
 [ "$(json_get "$res" 'abs(j["simulated_elapsed_seconds"] - j["plan"]["estimated-elapsed-seconds"]) <= 0.05 * j["plan"]["estimated-elapsed-seconds"]')" = True ] \
 	|| fail "executor's elapsed time is not the plan's: $res"
+# the task log tells how it went: each tape's throughput, and progress up to all of the planned data
+tapir task log "$(json_get "$res" 'j["upid"]')" >"$T/log"
+for t in $(json_get "$res" '" ".join(t["label"] for t in j["plan"]["tapes"])'); do
+	grep -Eq "tape $t done in drive d[12]: [0-9.]+ MiB read in [0-9.]+ s \([0-9.]+ MiB/s\)" "$T/log" \
+		|| fail "no throughput line for tape $t: $(cat "$T/log")"
+done
+[ "$(grep -c 'progress: [0-9]*% of the planned tape data' "$T/log")" -ge "$ntapes" ] || fail "too few progress lines: $(cat "$T/log")"
+# the last one: all of the plan done, and every byte the drives read counted
+mib=$(json_get "$res" '"%.1f" % (j["bytes_read_from_tape"] / 1048576)')
+grep 'progress: ' "$T/log" | tail -n 1 | grep -q "progress: 100% of the planned tape data (.*), $mib MiB read at " \
+	|| fail "the last progress line must be at 100% with $mib MiB read: $(grep progress "$T/log")"
 tapir verify --store store2 >/dev/null || fail "store2 does not verify"
 restored_as_copied store2 02 1 4 6
 # each drive got its own tapes: both drives hold a cartridge now
