@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "access/acl.h"
+#include "base/json_util.h"
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "cli/args.h"
@@ -41,6 +42,58 @@ static void *sig_watch(void *arg)
 			tp_warn("stopping task %s: %s", upid, e.msg);
 	}
 	return NULL;
+}
+
+/* "3 h 48 min", "12 min 5 s", "40 s": estimates are read by people planning a maintenance window. */
+static void fmt_duration(double s, char *buf, size_t size)
+{
+	unsigned long long t = s < 0 ? 0 : (unsigned long long)(s + 0.5);
+	if (t >= 3600)
+		snprintf(buf, size, "%llu h %llu min", t / 3600, t % 3600 / 60);
+	else if (t >= 60)
+		snprintf(buf, size, "%llu min %llu s", t / 60, t % 60);
+	else
+		snprintf(buf, size, "%llu s", t);
+}
+
+/* --dry-run in text mode: what would be restored, which tapes in which order on which drive, how long. */
+static void print_plan_text(const json_t *plan, const char *const *drives, int ndrives)
+{
+	size_t i;
+	json_t *v;
+	printf("restore plan for media set %s%s\n", tp_json_opt_str(plan, "media-set") ? tp_json_opt_str(plan, "media-set") : "?",
+	       json_is_false(json_object_get(plan, "catalog")) ? " (no catalog: every file of every tape is read)" : "");
+	json_array_foreach(json_object_get(plan, "snapshots"), i, v) {
+		const char *st = tp_json_opt_str(v, "state"), *reason = tp_json_opt_str(v, "reason");
+		printf("  %-8s %s", st ? st : "?", tp_json_opt_str(v, "snapshot") ? tp_json_opt_str(v, "snapshot") : "?");
+		if (tp_json_opt_str(v, "target"))
+			printf(" -> %s", tp_json_opt_str(v, "target"));
+		if (json_object_get(v, "chunks"))
+			printf(" (%lld chunks)", (long long)tp_json_opt_int(v, "chunks", 0));
+		if (reason)
+			printf(": %s", reason);
+		printf("\n");
+	}
+	printf("tapes, in the order they are read:\n");
+	json_array_foreach(json_object_get(plan, "tapes"), i, v) {
+		long long d = tp_json_opt_int(v, "drive", 0);
+		printf("  %-12s seq %-3lld drive %-10s %4zu reads, %3lld locates, %.1f MiB\n",
+		       tp_json_opt_str(v, "label") ? tp_json_opt_str(v, "label") : "?", (long long)tp_json_opt_int(v, "seq", 0),
+		       d >= 0 && d < ndrives ? drives[d] : "?", json_array_size(json_object_get(v, "reads")),
+		       (long long)tp_json_opt_int(v, "locates", 0), (double)tp_json_opt_int(v, "bytes", 0) / 1048576.0);
+	}
+	if (json_is_false(json_object_get(plan, "catalog")))
+		return;
+	char a[32], b[32];
+	printf("chunks: %lld to read, %lld already in the target; %.1f MiB needed\n",
+	       (long long)tp_json_opt_int(plan, "chunks-needed", 0), (long long)tp_json_opt_int(plan, "chunks-present", 0),
+	       (double)tp_json_opt_int(plan, "bytes-needed", 0) / 1048576.0);
+	fmt_duration(json_real_value(json_object_get(plan, "estimated-elapsed-seconds")), a, sizeof(a));
+	fmt_duration(json_real_value(json_object_get(plan, "estimated-seconds")), b, sizeof(b));
+	printf("estimated tape time (LTO model): %s", a);
+	if (ndrives > 1)
+		printf(" with %d drives at once (%s of drive time)", ndrives, b);
+	printf("\n");
 }
 
 int cmd_tape_restore(int argc, char **argv, tp_err *err)
@@ -118,9 +171,8 @@ int cmd_tape_restore(int argc, char **argv, tp_err *err)
 		sem_destroy(&sig_sem);
 	}
 	json_t *sum = tp_tape_restore_result_json(&res, tp_task_upid(task), tp_monotonic() - t0);
-	if (o.dry_run && res.plan && a.out == TP_OUT_TEXT) {
-		tp_print_json(&a, json_incref(res.plan));
-	}
+	if (o.dry_run && res.plan && a.out == TP_OUT_TEXT)
+		print_plan_text(res.plan, drives, o.ndrives);
 	if (r == 0 || r == -TP_EDIGEST)
 		tp_info("restore: %zu restored, %zu skipped, %zu failed; %llu tape loads, %llu locates, %llu bytes read "
 			"from tape, %llu chunks restored, %llu already present, %.0f s simulated tape time (%.0f s elapsed)",
