@@ -135,6 +135,8 @@ struct builder {
 	/* per snapshot being processed */
 	tp_restore_snap *cur;
 	uint64_t missing, present;
+	uint8_t (*added)[32];  /* chunks planned before for which it set its target's bit: undone if it fails */
+	size_t nadded, cap_added;
 	int failed_alloc;
 };
 
@@ -234,10 +236,20 @@ static int on_digest(void *ctx, const uint8_t d[32])
 	uint64_t bit = 1ULL << s->target;
 	if (v && *v) { /* already planned for some target (0: dropped with a failed snapshot, plan it again) */
 		if (!(*v & bit)) {
-			if (tp_chunk_store_exists(cs, d))
+			if (tp_chunk_store_exists(cs, d)) {
 				B->present++;
-			else
+			} else {
+				if (B->nadded == B->cap_added) {
+					size_t nc = B->cap_added ? B->cap_added * 2 : 256;
+					uint8_t(*na)[32] = realloc(B->added, nc * sizeof(*na));
+					if (!na)
+						return -ENOMEM;
+					B->added = na;
+					B->cap_added = nc;
+				}
+				memcpy(B->added[B->nadded++], d, 32);
 				*v |= bit;
+			}
 		}
 		return 0;
 	}
@@ -318,6 +330,7 @@ static int check_snapshot(struct builder *B, tp_restore_snap *s, tp_err *err)
 	}
 	B->cur = s;
 	B->missing = B->present = 0;
+	B->nadded = 0;
 	size_t mark = B->nneeds;
 	int r = tp_catalog_snapshot_chunks(B->db, s->loc.id, on_digest, B, err);
 	if (r < 0)
@@ -329,6 +342,12 @@ static int check_snapshot(struct builder *B, tp_restore_snap *s, tp_err *err)
 			if (v)
 				*v = 0;
 			B->needs[i].live = 0;
+		}
+		/* and the chunks other snapshots planned are not written to its target for nothing */
+		for (size_t i = 0; i < B->nadded; i++) {
+			uint64_t *v = tp_digest_set_ref(&B->plan->needed, B->added[i]);
+			if (v)
+				*v &= ~(1ULL << s->target);
 		}
 		snap_fail(s, TP_RS_FAILED, "%llu of its chunks are not in the media set's catalog",
 			  (unsigned long long)B->missing);
@@ -822,6 +841,7 @@ out:
 		if (B.ds_open[i])
 			tp_datastore_close(&B.ds[i]);
 	free(B.needs);
+	free(B.added);
 	return r;
 }
 

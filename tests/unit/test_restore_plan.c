@@ -398,6 +398,42 @@ static void test_failed_snapshot_does_not_hide_shared_chunks(void **state)
 	tp_catalog_close(db);
 }
 
+/* A snapshot for a second target fails in the plan: a chunk another snapshot planned gets no write to that target. */
+static void test_failed_snapshot_leaves_no_target_bit(void **state)
+{
+	(void)state;
+	tp_err e = { 0 };
+	char path[300];
+	snprintf(path, sizeof(path), "%s/tgt2", home);
+	assert_int_equal(tp_datastore_create("tgt2", path, 0, &e), 0);
+	tp_catalog_db *db;
+	assert_int_equal(tp_catalog_open(&db, NULL, &e), 0);
+	/* store src2's vm/104 on tape D references d7 (catalogued for src) and d9 (not in the catalog) */
+	uint8_t cu[16] = { 0xc3 }, list[2][32];
+	int64_t id;
+	assert_int_equal(tp_catalog_add_snapshot(db, MD, 5, "src2", "vm/104/2026-01-01T00:00:00Z", cu, &id, &e), 0);
+	digest(list[0], 7);
+	digest(list[1], 9);
+	assert_int_equal(tp_catalog_add_snapshot_chunks(db, id, (const uint8_t(*)[32])list, 2, &e), 0);
+	const char *const sel[] = { "src:vm/103/2026-01-01T00:00:00Z", "src2:vm/104/2026-01-01T00:00:00Z" };
+	tp_store_map map;
+	tp_restore_request req;
+	request(&req, &map, sel, 2);
+	assert_int_equal(tp_store_map_parse("src=tgt,src2=tgt2", &map, &e), 0);
+	tp_restore_plan P;
+	assert_int_equal(tp_restore_plan_build(db, &req, &P, &e), 0);
+	assert_int_equal(P.snaps[0].state, TP_RS_PENDING);
+	assert_int_equal(P.snaps[1].state, TP_RS_FAILED);
+	assert_int_equal(P.snaps[1].target, 1);
+	uint8_t d[32];
+	uint64_t v = 0;
+	digest(d, 7);
+	assert_true(tp_digest_set_get(&P.needed, d, &v));
+	assert_int_equal(v & 0xffffffffu, 1); /* target 0 only: tgt2's snapshot failed */
+	tp_restore_plan_free(&P);
+	tp_catalog_close(db);
+}
+
 static void test_no_catalog(void **state)
 {
 	(void)state;
@@ -423,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_virtual_cartridge_locates_every_block_gap),
 		cmocka_unit_test(test_failed_snapshot_does_not_hide_shared_chunks),
+		cmocka_unit_test(test_failed_snapshot_leaves_no_target_bit),
 		cmocka_unit_test(test_no_catalog),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
