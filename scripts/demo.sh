@@ -6,7 +6,13 @@
 # with its summary; and a byte-for-byte check of the result.
 set -euo pipefail
 TAPIR=$(readlink -f "${1:-build/tapir}")
-S=$(mktemp -d /tmp/tapir-demo.XXXXXX)
+# TAPIR_DEMO_DIR: scratch directory to use (the e2e test t0900 runs the demo in its own)
+if [ -n "${TAPIR_DEMO_DIR:-}" ]; then
+	S=$TAPIR_DEMO_DIR
+	mkdir -p "$S"
+else
+	S=$(mktemp -d /tmp/tapir-demo.XXXXXX)
+fi
 export TAPIR_HOME=$S/home
 step() { printf '\n== %s\n' "$*"; }
 trap 'echo "demo failed; scratch directory kept at $S" >&2' ERR
