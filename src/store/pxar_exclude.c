@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,10 +59,29 @@ static int class_match(const char *p, size_t len, unsigned char c)
 	return hit != neg;
 }
 
-static int glob_at(const char *p, const char *s, int depth)
+/*
+ * Backtracking match: each '*' tries every split, which is exponential in
+ * the number of stars for a pattern like "**a**a**a**b" against a long path
+ * (a .pxarexclude in the tree being backed up could stall the backup).  The
+ * result is a pure function of the (pattern, string) positions, so when a
+ * first try runs out of steps the match runs again remembering the pairs
+ * that failed: then it costs at most (pattern + 1) x (string + 1) of them.
+ */
+struct glob_ctx {
+	const char *p0, *s0;
+	size_t slen;
+	uint8_t *failed;      /* bitmap of failed (p, s) pairs; NULL on the first try */
+	unsigned long steps;  /* of the first try, against GLOB_STEPS */
+	int out_of_steps;
+};
+
+#define GLOB_STEPS (1ul << 16)
+#define GLOB_MEMO_MAX_BITS ((size_t)1 << 33) /* 1 GiB of bitmap: beyond that a pattern matches nothing */
+
+static int glob_at(struct glob_ctx *g, const char *p, const char *s);
+
+static int glob_body(struct glob_ctx *g, const char *p, const char *s)
 {
-	if (depth > 64)
-		return 0; /* pathological pattern: no match rather than a runaway recursion */
 	while (*p) {
 		if (p[0] == '*' && p[1] == '*') {
 			while (*p == '*')
@@ -72,25 +92,25 @@ static int glob_at(const char *p, const char *s, int depth)
 				/* "**" + "/": zero or more whole components */
 				p++;
 				for (const char *t = s;; t++) {
-					if ((t == s || t[-1] == '/') && glob_at(p, t, depth + 1))
+					if ((t == s || t[-1] == '/') && glob_at(g, p, t))
 						return 1;
-					if (!*t)
+					if (!*t || g->out_of_steps)
 						return 0;
 				}
 			}
 			for (const char *t = s;; t++) {
-				if (glob_at(p, t, depth + 1))
+				if (glob_at(g, p, t))
 					return 1;
-				if (!*t)
+				if (!*t || g->out_of_steps)
 					return 0;
 			}
 		}
 		if (*p == '*') {
 			p++;
 			for (const char *t = s;; t++) {
-				if (glob_at(p, t, depth + 1))
+				if (glob_at(g, p, t))
 					return 1;
-				if (!*t || *t == '/')
+				if (!*t || *t == '/' || g->out_of_steps)
 					return 0;
 			}
 		}
@@ -121,9 +141,40 @@ static int glob_at(const char *p, const char *s, int depth)
 	return *s == 0;
 }
 
+static int glob_at(struct glob_ctx *g, const char *p, const char *s)
+{
+	size_t key = 0;
+	if (g->failed) {
+		key = (size_t)(p - g->p0) * (g->slen + 1) + (size_t)(s - g->s0);
+		if (g->failed[key >> 3] & (1u << (key & 7)))
+			return 0;
+	} else if (g->out_of_steps || ++g->steps > GLOB_STEPS) {
+		g->out_of_steps = 1;
+		return 0;
+	}
+	int m = glob_body(g, p, s);
+	if (!m && g->failed)
+		g->failed[key >> 3] |= (uint8_t)(1u << (key & 7));
+	return m;
+}
+
 int tp_pxar_glob_match(const char *glob, const char *str)
 {
-	return glob_at(glob, str, 0);
+	struct glob_ctx g = { glob, str, strlen(str), NULL, 0, 0 };
+	int m = glob_at(&g, glob, str);
+	if (!g.out_of_steps)
+		return m;
+	size_t plen = strlen(glob);
+	if (plen + 1 > GLOB_MEMO_MAX_BITS / (g.slen + 1))
+		return 0;
+	size_t bits = (plen + 1) * (g.slen + 1);
+	g.failed = calloc(bits / 8 + 1, 1);
+	if (!g.failed)
+		return 0;
+	g.out_of_steps = 0;
+	m = glob_at(&g, glob, str);
+	free(g.failed);
+	return m;
 }
 
 static int check_glob(const char *g, tp_err *err)
@@ -154,6 +205,8 @@ static int add(tp_pxar_excludes *x, const char *prefix, const char *glob, size_t
 	if (len == 0 || (len == 1 && glob[0] == '/' && !*prefix))
 		return tp_err_set(err, -EINVAL, "exclude pattern '%.*s' matches nothing", (int)len, glob);
 	size_t pl = strlen(prefix);
+	if (pl + len > TP_PXAR_PATTERN_MAX)
+		return tp_err_set(err, -EINVAL, "exclude pattern '%.40s…' is longer than %u bytes", glob, TP_PXAR_PATTERN_MAX);
 	char *g = malloc(pl + len + 1);
 	if (!g)
 		return tp_err_set(err, -ENOMEM, "out of memory for an exclude pattern");
@@ -199,6 +252,8 @@ int tp_pxar_excludes_add_line(tp_pxar_excludes *x, const char *line, size_t len,
 		include = 1;
 		line++;
 		len--;
+		if (len == 0) /* nothing after the '!' (found by fuzz_pxar_exclude: line[0] was read past the line) */
+			return tp_err_set(err, -EINVAL, "exclude pattern '!' names nothing to include");
 	}
 	/* "/x": anchored at the directory holding the .pxarexclude */
 	return add(x, line[0] == '/' ? dir : "", line, len, include, err);
@@ -272,12 +327,12 @@ int tp_pxar_excludes_match(const tp_pxar_excludes *x, const char *path, int is_d
 			continue;
 		int hit = 0;
 		if (p->glob[0] == '/') {
-			hit = glob_at(p->glob, path, 0);
+			hit = tp_pxar_glob_match(p->glob, path);
 		} else {
 			/* any trailing run of whole components */
 			for (const char *s = path; *s && !hit; s++)
 				if (*s == '/')
-					hit = glob_at(p->glob, s + 1, 0);
+					hit = tp_pxar_glob_match(p->glob, s + 1);
 		}
 		if (hit)
 			return !p->include;

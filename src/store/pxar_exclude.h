@@ -10,6 +10,7 @@
 #define TP_PXAR_EXCLUDE_FILE ".pxarexclude"
 #define TP_PXAR_EXCLUDE_CLI_FILE ".pxarexclude-cli"
 #define TP_PXAR_EXCLUDE_FILE_MAX (1u << 20)  /* a larger .pxarexclude is refused */
+#define TP_PXAR_PATTERN_MAX 4096u            /* a longer pattern (directory prefix included) is refused */
 
 /*
  * One pattern (gitignore style, as the pathpatterns crate): matched against

@@ -38,6 +38,45 @@ static void test_glob(void **state)
 	assert_false(tp_pxar_glob_match("abcd", "abc"));
 }
 
+/* Patterns with many stars against long paths: the right answer, without exponential backtracking (the suite's timeout would catch it). */
+static void test_glob_pathological(void **state)
+{
+	(void)state;
+	char path[400], comp[300];
+	memset(path, 'a', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = 0;
+	assert_false(tp_pxar_glob_match("**a**a**a**a**a**a**a**a**a**b", path));
+	path[sizeof(path) - 2] = 'b';
+	assert_true(tp_pxar_glob_match("**a**a**a**a**a**a**a**a**a**b", path));
+	path[200] = '/'; /* '*' stops at a slash, "**" does not */
+	assert_true(tp_pxar_glob_match("**a**a**a**a**a**a**a**a**a**b", path));
+	assert_false(tp_pxar_glob_match("/*a*a*a*a*a*a*a*a*a*b", path));
+	memset(comp, 'a', sizeof(comp) - 1);
+	comp[sizeof(comp) - 1] = 0;
+	assert_false(tp_pxar_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*b", comp));
+	comp[sizeof(comp) - 2] = 'b';
+	assert_true(tp_pxar_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*b", comp));
+	assert_false(tp_pxar_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*c", comp));
+
+	/* the same through a .pxarexclude line, unanchored: tried at every component */
+	tp_pxar_excludes x = { 0 };
+	tp_err e = { 0 };
+	const char *line = "a*a*a*a*a*a*a*a*a*a*a*c";
+	assert_int_equal(tp_pxar_excludes_add_line(&x, line, strlen(line), "", &e), 0);
+	assert_false(tp_pxar_excludes_match(&x, path, 0));
+	/* a pattern longer than TP_PXAR_PATTERN_MAX is refused, named */
+	static char big[TP_PXAR_PATTERN_MAX + 10];
+	memset(big, '*', sizeof(big) - 1);
+	assert_int_equal(tp_pxar_excludes_add_line(&x, big, strlen(big), "", &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "longer than 4096 bytes"));
+	/* a lone '!' (the decoder used to look at the byte after the line) */
+	char bang[2] = { '!', 'X' };
+	assert_int_equal(tp_pxar_excludes_add_line(&x, bang, 1, "", &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "names nothing to include"));
+	tp_pxar_excludes_free(&x);
+}
+
 static void test_lines_and_matching(void **state)
 {
 	(void)state;
@@ -129,6 +168,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_glob),
+		cmocka_unit_test(test_glob_pathological),
 		cmocka_unit_test(test_lines_and_matching),
 		cmocka_unit_test(test_load_file),
 	};
