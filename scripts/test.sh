@@ -95,13 +95,14 @@ if [ $quick = 0 ] && [ -n "${bg_builds:-}" ]; then
 	fi
 	if build_wait build-fuzz; then
 		secs=${FUZZ_SECONDS:-20}
-		# one fuzzer per core at a time: each is single-threaded
+		# one fuzzer per core at a time: each is single-threaded; an input that takes
+		# over 30 s (e.g. exponential backtracking) is a failure
 		fuzz_one() { # target binary; writes its log and rc
 			local f=$1 n corpus
 			n=$(basename "$f")
 			corpus=$(mktemp -d)
 			[ -d "tests/fuzz/corpus/$n" ] && cp -r "tests/fuzz/corpus/$n/." "$corpus/"
-			timeout $((secs + 120)) "$f" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 \
+			timeout $((secs + 120)) "$f" -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 -max_len=1048576 \
 				"$corpus" >"$logdir/fuzz-$n.log" 2>&1
 			echo $? >"$logdir/fuzz-$n.rc"
 			rm -rf "$corpus"
