@@ -4,7 +4,8 @@
 # env:   BENCH_DIR (default /var/tmp/tapir-restore-bench), TAPIR_BIN (default build/tapir),
 #        TAPE_SIZE (virtual cartridge size for part a, default 256M), PARTS (default ab: which parts to run),
 #        part b: HOSTS (backup groups, default 10), DAYS (daily jobs, default 20), IMG_MIB (each host's
-#        vm image, default 64), TAPE_B (cartridge size, default 256M)
+#        vm image, default 64), CHURN (4 MiB chunks rewritten per host per day, default 1),
+#        TAPE_B (cartridge size, default 256M)
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 TAPIR_BIN=${TAPIR_BIN:-$TOP/build/tapir}
@@ -14,6 +15,7 @@ PARTS=${PARTS:-ab}
 HOSTS=${HOSTS:-10}
 DAYS=${DAYS:-20}
 IMG_MIB=${IMG_MIB:-64}
+CHURN=${CHURN:-1}
 TAPE_B=${TAPE_B:-256M}
 size=${1:-1G}
 case $size in
@@ -77,7 +79,7 @@ PY
 fi
 case $PARTS in *b*) ;; *) exit 0 ;; esac
 echo
-echo "== (b) $HOSTS hosts (vm/100...), each a $IMG_MIB MiB vm image with one 4 MiB chunk rewritten a day; every day a"
+echo "== (b) $HOSTS hosts (vm/100...), each a $IMG_MIB MiB vm image with $CHURN random 4 MiB chunk(s) rewritten a day; every day a"
 echo "   snapshot of each host and one tape backup job (all groups, --latest-only) appended to one media set"
 echo "   on $TAPE_B cartridges in a virtual changer: selective restores under the LTO-9 model"
 tb0=$(now)
@@ -100,7 +102,11 @@ tapes_b=
 for d in $(seq 1 "$DAYS"); do
 	t=$(day "$d")
 	for h in $(seq 0 $((HOSTS - 1))); do
-		[ "$d" = 1 ] || dd if=/dev/urandom of="$B/img/$h" bs=4M count=1 seek=$((RANDOM % nchunks)) conv=notrunc status=none
+		if [ "$d" != 1 ]; then
+			for _ in $(seq "$CHURN"); do
+				dd if=/dev/urandom of="$B/img/$h" bs=4M count=1 seek=$((RANDOM % nchunks)) conv=notrunc status=none
+			done
+		fi
 		tapir backup --store daily --type vm --id $((100 + h)) --time "$t" disk.img:"$B/img/$h" >/dev/null
 	done
 	out=$(tapir tape backup daily pb --drive vb --latest-only --output-format json 2>>"$B/tape-backup.log" | tail -n 1)
