@@ -46,38 +46,6 @@ int h_drive_config_list(tp_api_call *c, json_t **data, tp_err *err)
 	return 0;
 }
 
-/* Locked read-modify-write of tape.json: add drive d or changer ch, or remove name (kind 'd'/'c'). */
-static int tape_config_change(const tp_drive_conf *d, const tp_changer_conf *ch, const char *remove_name, int kind,
-			      tp_err *err)
-{
-	tp_lock l = TP_LOCK_INIT;
-	tp_tape_config tc;
-	memset(&tc, 0, sizeof(tc));
-	int r;
-	if ((r = tp_tape_config_lock(&l, err)) < 0)
-		return r;
-	if ((r = tp_tape_config_load(&tc, err)) < 0)
-		goto out;
-	if (d)
-		r = tp_tape_config_add_drive(&tc, d, err);
-	else if (ch)
-		r = tp_tape_config_add_changer(&tc, ch, err);
-	else if (kind == 'd')
-		r = tp_tape_config_remove_drive(&tc, remove_name, err);
-	else
-		r = tp_tape_config_remove_changer(&tc, remove_name, err);
-	if (r < 0)
-		goto out;
-	const char *vdir = d && !strcmp(d->type, "virtual") ? d->path : ch && !strcmp(ch->type, "virtual") ? ch->path : NULL;
-	if (vdir && (r = tp_mkdir_p(vdir, 0700, err)) < 0)
-		goto out;
-	r = tp_tape_config_save(&tc, err);
-out:
-	tp_tape_config_free(&tc);
-	tp_lock_release(&l);
-	return r;
-}
-
 int h_drive_config_create(tp_api_call *c, json_t **data, tp_err *err)
 {
 	(void)data;
@@ -100,7 +68,7 @@ int h_drive_config_create(tp_api_call *c, json_t **data, tp_err *err)
 	} else if (tp_api_arg(c, "changer-drivenum")) {
 		return tp_err_set(err, -EINVAL, "parameter 'changer-drivenum': needs 'changer'");
 	}
-	return tape_config_change(&d, NULL, NULL, 0, err);
+	return tp_tape_config_create_drive(&d, NULL, err);
 }
 
 int h_drive_config_get(tp_api_call *c, json_t **data, tp_err *err)
@@ -122,7 +90,7 @@ int h_drive_config_get(tp_api_call *c, json_t **data, tp_err *err)
 int h_drive_config_delete(tp_api_call *c, json_t **data, tp_err *err)
 {
 	(void)data;
-	return tape_config_change(NULL, NULL, tp_api_arg_str(c, "name"), 'd', err);
+	return tp_tape_config_delete_drive(tp_api_arg_str(c, "name"), err);
 }
 
 int h_changer_config_list(tp_api_call *c, json_t **data, tp_err *err)
@@ -155,7 +123,7 @@ int h_changer_config_create(tp_api_call *c, json_t **data, tp_err *err)
 				  tp_api_arg(c, "slots") ? "slots" : "import-export-slots");
 	ch.slots = virt ? (unsigned)tp_api_arg_int(c, "slots", 8) : 0;
 	ch.ie_slots = (unsigned)tp_api_arg_int(c, "import-export-slots", 0);
-	return tape_config_change(NULL, &ch, NULL, 0, err);
+	return tp_tape_config_create_changer(&ch, NULL, err);
 }
 
 int h_changer_config_get(tp_api_call *c, json_t **data, tp_err *err)
@@ -177,7 +145,7 @@ int h_changer_config_get(tp_api_call *c, json_t **data, tp_err *err)
 int h_changer_config_delete(tp_api_call *c, json_t **data, tp_err *err)
 {
 	(void)data;
-	return tape_config_change(NULL, NULL, tp_api_arg_str(c, "name"), 'c', err);
+	return tp_tape_config_delete_changer(tp_api_arg_str(c, "name"), err);
 }
 
 /* ---- config/media-pool ---- */

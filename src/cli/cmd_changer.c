@@ -56,24 +56,13 @@ static int changer_create(const tp_args *a, tp_err *err)
 	if (!p)
 		return tp_err_set(err, -ENOMEM, "out of memory");
 	ch.path = p;
-	tp_lock l = TP_LOCK_INIT;
-	tp_tape_config c;
-	memset(&c, 0, sizeof(c));
-	if ((r = tp_tape_config_lock(&l, err)) < 0)
-		goto out;
-	if ((r = tp_tape_config_load(&c, err)) < 0 || (r = tp_tape_config_add_changer(&c, &ch, err)) < 0)
-		goto out;
-	if (virt && (r = tp_mkdir_p(p, 0700, err)) < 0)
-		goto out;
-	if ((r = tp_tape_config_save(&c, err)) < 0)
-		goto out;
-	if (a->out == TP_OUT_TEXT)
-		printf("created %s changer '%s' at %s\n", ch.type, ch.name, ch.path);
-	else
-		tp_print_json(a, tp_changer_conf_to_json(tp_tape_config_changer(&c, ch.name)));
-out:
-	tp_tape_config_free(&c);
-	tp_lock_release(&l);
+	json_t *stored = NULL;
+	if ((r = tp_tape_config_create_changer(&ch, a->out == TP_OUT_TEXT ? NULL : &stored, err)) == 0) {
+		if (a->out == TP_OUT_TEXT)
+			printf("created %s changer '%s' at %s\n", ch.type, ch.name, ch.path);
+		else
+			tp_print_json(a, stored);
+	}
 	free(p);
 	return r;
 }
@@ -109,16 +98,8 @@ static int changer_remove(const tp_args *a, tp_err *err)
 	int r = tp_args_need_pos(a, 1, 1, "tapir changer remove NAME", err);
 	if (r < 0)
 		return r;
-	tp_lock l = TP_LOCK_INIT;
-	tp_tape_config c;
-	memset(&c, 0, sizeof(c));
-	if ((r = tp_tape_config_lock(&l, err)) < 0)
-		return r;
-	if ((r = tp_tape_config_load(&c, err)) == 0 && (r = tp_tape_config_remove_changer(&c, a->pos[0], err)) == 0 &&
-	    (r = tp_tape_config_save(&c, err)) == 0 && a->out == TP_OUT_TEXT)
+	if ((r = tp_tape_config_delete_changer(a->pos[0], err)) == 0 && a->out == TP_OUT_TEXT)
 		printf("removed changer '%s'\n", a->pos[0]);
-	tp_tape_config_free(&c);
-	tp_lock_release(&l);
 	return r;
 }
 

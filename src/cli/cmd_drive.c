@@ -88,27 +88,13 @@ static int drive_create(const tp_args *a, tp_err *err)
 		return tp_err_set(err, -ENOMEM, "out of memory");
 	}
 	d.path = p;
-
-	tp_lock l = TP_LOCK_INIT;
-	tp_tape_config c;
-	memset(&c, 0, sizeof(c));
-	if ((r = tp_tape_config_lock(&l, err)) < 0)
-		goto out;
-	if ((r = tp_tape_config_load(&c, err)) < 0)
-		goto out;
-	if ((r = tp_tape_config_add_drive(&c, &d, err)) < 0)
-		goto out;
-	if (!strcmp(type, "virtual") && (r = tp_mkdir_p(p, 0700, err)) < 0)
-		goto out;
-	if ((r = tp_tape_config_save(&c, err)) < 0)
-		goto out;
-	if (a->out == TP_OUT_TEXT)
-		printf("created %s drive '%s' at %s\n", d.type, d.name, d.path);
-	else
-		tp_print_json(a, tp_drive_conf_to_json(tp_tape_config_drive(&c, d.name)));
-out:
-	tp_tape_config_free(&c);
-	tp_lock_release(&l);
+	json_t *stored = NULL;
+	if ((r = tp_tape_config_create_drive(&d, a->out == TP_OUT_TEXT ? NULL : &stored, err)) == 0) {
+		if (a->out == TP_OUT_TEXT)
+			printf("created %s drive '%s' at %s\n", d.type, d.name, d.path);
+		else
+			tp_print_json(a, stored);
+	}
 	free(p);
 	json_decref(d.faults);
 	return r;
@@ -148,16 +134,8 @@ static int drive_remove(const tp_args *a, tp_err *err)
 	int r = tp_args_need_pos(a, 1, 1, "tapir drive remove NAME", err);
 	if (r < 0)
 		return r;
-	tp_lock l = TP_LOCK_INIT;
-	tp_tape_config c;
-	memset(&c, 0, sizeof(c));
-	if ((r = tp_tape_config_lock(&l, err)) < 0)
-		return r;
-	if ((r = tp_tape_config_load(&c, err)) == 0 && (r = tp_tape_config_remove_drive(&c, a->pos[0], err)) == 0 &&
-	    (r = tp_tape_config_save(&c, err)) == 0 && a->out == TP_OUT_TEXT)
+	if ((r = tp_tape_config_delete_drive(a->pos[0], err)) == 0 && a->out == TP_OUT_TEXT)
 		printf("removed drive '%s'\n", a->pos[0]);
-	tp_tape_config_free(&c);
-	tp_lock_release(&l);
 	return r;
 }
 

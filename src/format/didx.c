@@ -53,37 +53,19 @@ int tp_didx_parse(tp_didx *x, const void *data, size_t len, const char *what, tp
 
 int tp_didx_open(tp_didx *x, const char *path, tp_err *err)
 {
-	int r;
 	memset(x, 0, sizeof(*x));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return tp_err_errno(err, "open %s", path);
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		r = tp_err_errno(err, "stat %s", path);
-		goto out;
-	}
-	if (st.st_size < TP_INDEX_HEADER_SIZE) {
-		r = tp_err_set(err, -TP_EFORMAT, "%s: truncated dynamic index (%lld bytes, header is %d)",
-			       path, (long long)st.st_size, TP_INDEX_HEADER_SIZE);
-		goto out;
-	}
-	size_t len = (size_t)st.st_size;
-	void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (m == MAP_FAILED) {
-		r = tp_err_errno(err, "mmap %s", path);
-		goto out;
-	}
-	r = tp_didx_parse(x, m, len, path, err);
-	if (r < 0) {
+	void *m;
+	size_t len;
+	int r = tp_index_map_file(path, "dynamic", &m, &len, err);
+	if (r < 0)
+		return r;
+	if ((r = tp_didx_parse(x, m, len, path, err)) < 0) {
 		munmap(m, len);
-		goto out;
+		return r;
 	}
 	x->map = m;
 	x->map_len = len;
-out:
-	close(fd);
-	return r;
+	return 0;
 }
 
 void tp_didx_close(tp_didx *x)

@@ -61,37 +61,19 @@ int tp_fidx_parse(tp_fidx *x, const void *data, size_t len, const char *what, tp
 
 int tp_fidx_open(tp_fidx *x, const char *path, tp_err *err)
 {
-	int r;
 	memset(x, 0, sizeof(*x));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return tp_err_errno(err, "open %s", path);
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		r = tp_err_errno(err, "stat %s", path);
-		goto out;
-	}
-	if (st.st_size < TP_INDEX_HEADER_SIZE) {
-		r = tp_err_set(err, -TP_EFORMAT, "%s: truncated fixed index (%lld bytes, header is %d)", path,
-			       (long long)st.st_size, TP_INDEX_HEADER_SIZE);
-		goto out;
-	}
-	size_t len = (size_t)st.st_size;
-	void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (m == MAP_FAILED) {
-		r = tp_err_errno(err, "mmap %s", path);
-		goto out;
-	}
-	r = tp_fidx_parse(x, m, len, path, err);
-	if (r < 0) {
+	void *m;
+	size_t len;
+	int r = tp_index_map_file(path, "fixed", &m, &len, err);
+	if (r < 0)
+		return r;
+	if ((r = tp_fidx_parse(x, m, len, path, err)) < 0) {
 		munmap(m, len);
-		goto out;
+		return r;
 	}
 	x->map = m;
 	x->map_len = len;
-out:
-	close(fd);
-	return r;
+	return 0;
 }
 
 void tp_fidx_close(tp_fidx *x)
@@ -287,6 +269,31 @@ void tp_fidx_writer_abort(tp_fidx_writer *w)
 	w->tmp = w->path = NULL;
 	tp_sha256_abort(&w->sha);
 	tp_buf_free(&w->buf);
+}
+
+int tp_index_map_file(const char *path, const char *kind, void **map, size_t *len, tp_err *err)
+{
+	int r = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return tp_err_errno(err, "open %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		r = tp_err_errno(err, "stat %s", path);
+		goto out;
+	}
+	if (st.st_size < TP_INDEX_HEADER_SIZE) {
+		r = tp_err_set(err, -TP_EFORMAT, "%s: truncated %s index (%lld bytes, header is %d)", path, kind,
+			       (long long)st.st_size, TP_INDEX_HEADER_SIZE);
+		goto out;
+	}
+	*len = (size_t)st.st_size;
+	*map = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (*map == MAP_FAILED)
+		r = tp_err_errno(err, "mmap %s", path);
+out:
+	close(fd);
+	return r;
 }
 
 int tp_index_publish(int fd, const uint8_t header[TP_INDEX_HEADER_SIZE], const char *tmp, const char *path,

@@ -77,6 +77,12 @@ int tp_fidx_writer_close(tp_fidx_writer *w, uint8_t csum[32], uint64_t *size, tp
 /* Drops the temp file; safe after close or a failed create. */
 void tp_fidx_writer_abort(tp_fidx_writer *w);
 
+/*
+ * Maps the index file at path read-only and private (*map, *len; release with
+ * munmap) after checking it holds at least the header; `kind` ("fixed",
+ * "dynamic") names it in the errors.  Shared with didx.
+ */
+int tp_index_map_file(const char *path, const char *kind, void **map, size_t *len, tp_err *err);
 /* "x.fidx" -> "x.tmp_fidx", otherwise path + suffix (malloc'd; NULL on OOM).  Shared with didx. */
 char *tp_index_tmp_path(const char *path, const char *ext, const char *tmp_ext);
 /*

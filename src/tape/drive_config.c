@@ -616,3 +616,57 @@ out:
 	tp_tape_config_free(&c);
 	return r;
 }
+
+/* One locked read-modify-write of tape.json (kind 'd' / 'c' for a removal by name). */
+static int config_change(const tp_drive_conf *d, const tp_changer_conf *ch, const char *remove_name, int kind,
+			 json_t **stored, tp_err *err)
+{
+	tp_lock l = TP_LOCK_INIT;
+	tp_tape_config tc;
+	memset(&tc, 0, sizeof(tc));
+	int r;
+	if ((r = tp_tape_config_lock(&l, err)) < 0)
+		return r;
+	if ((r = tp_tape_config_load(&tc, err)) < 0)
+		goto out;
+	if (d)
+		r = tp_tape_config_add_drive(&tc, d, err);
+	else if (ch)
+		r = tp_tape_config_add_changer(&tc, ch, err);
+	else if (kind == 'd')
+		r = tp_tape_config_remove_drive(&tc, remove_name, err);
+	else
+		r = tp_tape_config_remove_changer(&tc, remove_name, err);
+	if (r < 0)
+		goto out;
+	const char *vdir = d && !strcmp(d->type, "virtual") ? d->path : ch && !strcmp(ch->type, "virtual") ? ch->path : NULL;
+	if (vdir && (r = tp_mkdir_p(vdir, 0700, err)) < 0)
+		goto out;
+	if ((r = tp_tape_config_save(&tc, err)) < 0)
+		goto out;
+	if (stored && d)
+		*stored = tp_drive_conf_to_json(tp_tape_config_drive(&tc, d->name));
+	else if (stored && ch)
+		*stored = tp_changer_conf_to_json(tp_tape_config_changer(&tc, ch->name));
+out:
+	tp_tape_config_free(&tc);
+	tp_lock_release(&l);
+	return r;
+}
+
+int tp_tape_config_create_drive(const tp_drive_conf *d, json_t **stored, tp_err *err)
+{
+	return config_change(d, NULL, NULL, 0, stored, err);
+}
+
+int tp_tape_config_create_changer(const tp_changer_conf *ch, json_t **stored, tp_err *err)
+{
+	return config_change(NULL, ch, NULL, 0, stored, err);
+}
+
+int tp_tape_config_delete_drive(const char *name, tp_err *err) { return config_change(NULL, NULL, name, 'd', NULL, err); }
+
+int tp_tape_config_delete_changer(const char *name, tp_err *err)
+{
+	return config_change(NULL, NULL, name, 'c', NULL, err);
+}

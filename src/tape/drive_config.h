@@ -71,6 +71,16 @@ int tp_tape_config_add_changer(tp_tape_config *c, const tp_changer_conf *ch, tp_
 int tp_tape_config_remove_drive(tp_tape_config *c, const char *name, tp_err *err);
 int tp_tape_config_remove_changer(tp_tape_config *c, const char *name, tp_err *err);
 
+/*
+ * The same as one locked read-modify-write of tape.json: add a drive or a
+ * changer (a virtual one's directory is created too), or remove one.  With
+ * stored non-NULL, *stored = the JSON of the entry as saved (new reference).
+ */
+int tp_tape_config_create_drive(const tp_drive_conf *d, json_t **stored, tp_err *err);
+int tp_tape_config_create_changer(const tp_changer_conf *ch, json_t **stored, tp_err *err);
+int tp_tape_config_delete_drive(const char *name, tp_err *err);
+int tp_tape_config_delete_changer(const char *name, tp_err *err);
+
 /* JSON of one entry as stored (new reference). */
 json_t *tp_drive_conf_to_json(const tp_drive_conf *d);
 json_t *tp_changer_conf_to_json(const tp_changer_conf *ch);

@@ -134,9 +134,41 @@ static void test_eject_before_unload_refused(void **state)
 	assert_non_null(strstr(e.msg, "SCSI changers only"));
 }
 
+/* The locked read-modify-write helpers the CLI and the API share. */
+static void test_create_delete(void **state)
+{
+	(void)state;
+	tp_err e = { 0 };
+	char dir[128], ddir[128];
+	snprintf(dir, sizeof(dir), "%s/lib", home);
+	snprintf(ddir, sizeof(ddir), "%s/drv", home);
+	tp_changer_conf v = changer("lib", "virtual", dir, 0);
+	json_t *j = NULL;
+	assert_int_equal(tp_tape_config_create_changer(&v, &j, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(j, "name")), "lib");
+	json_decref(j);
+	assert_true(tp_path_exists(dir)); /* a virtual changer's directory is made */
+	tp_drive_conf d = { .type = "virtual", .path = ddir, .changer_drivenum = 0 };
+	snprintf(d.name, sizeof(d.name), "d1");
+	snprintf(d.changer, sizeof(d.changer), "lib");
+	assert_int_equal(tp_tape_config_create_drive(&d, NULL, &e), 0);
+	assert_true(tp_path_exists(ddir));
+	assert_int_equal(tp_tape_config_create_drive(&d, NULL, &e), -TP_EEXISTS);
+	/* a changer with a drive attached stays */
+	assert_int_equal(tp_tape_config_delete_changer("lib", &e), -EBUSY);
+	assert_int_equal(tp_tape_config_delete_drive("d1", &e), 0);
+	assert_int_equal(tp_tape_config_delete_drive("d1", &e), -TP_ENOTFOUND);
+	assert_int_equal(tp_tape_config_delete_changer("lib", &e), 0);
+	tp_tape_config c;
+	assert_int_equal(tp_tape_config_load(&c, &e), 0);
+	assert_int_equal(c.nchangers + c.ndrives, 0);
+	tp_tape_config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eject_before_unload_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eject_before_unload_refused, setup, teardown),
 	};
