@@ -367,8 +367,9 @@ int h_tape_backup(tp_api_call *c, json_t **data, tp_err *err)
 typedef struct restore_run {
 	tp_tape_restore_opts o;
 	char *media_set, *store_map, *drive, *owner, *notify_user, *authid;
-	char **snapshots, **namespaces;
-	const char *drives[1];
+	char **snapshots, **namespaces, **extra; /* extra: the further drives (tapir extension), nextra of them */
+	int nextra;
+	const char *drives[8];
 } restore_run;
 
 static void restore_run_free(void *p)
@@ -378,8 +379,11 @@ static void restore_run_free(void *p)
 		free(x->snapshots[i]);
 	for (int i = 0; i < x->o.nnamespaces; i++)
 		free(x->namespaces[i]);
+	for (int i = 0; i < x->nextra; i++)
+		free(x->extra[i]);
 	free(x->snapshots);
 	free(x->namespaces);
+	free(x->extra);
 	free(x->media_set);
 	free(x->store_map);
 	free(x->drive);
@@ -394,8 +398,8 @@ static int restore_worker(void *arg, tp_err *err)
 	restore_run *x = arg;
 	tp_task *t = tp_task_current();
 	x->o.lock_owner = t ? tp_task_upid(t) : NULL;
-	tp_info("tape restore: media set %s, datastore %s, drive %s, %d snapshot(s)", x->media_set, x->store_map,
-		x->drive, x->o.nsnapshots);
+	tp_info("tape restore: media set %s, datastore %s, drive %s%s, %d snapshot(s)", x->media_set, x->store_map,
+		x->drive, x->nextra ? " and further drives" : "", x->o.nsnapshots);
 	double t0 = tp_monotonic();
 	tp_tape_restore_result res;
 	memset(&res, 0, sizeof(res));
@@ -468,6 +472,21 @@ int h_tape_restore(tp_api_call *c, json_t **data, tp_err *err)
 	snprintf(p, sizeof(p), "/tape/device/%s", drive);
 	if ((r = tp_api_check_priv(c, p, TP_PRIV_TAPE_READ, 0, err)) < 0)
 		return r;
+	/* tapir extension: more drives to spread the tapes over, each with Tape.Read */
+	json_t *extra = tp_api_arg(c, "extra-drives");
+	if (json_array_size(extra) > 7)
+		return tp_err_set(err, -EINVAL, "parameter 'extra-drives': at most 7 (8 drives in all)");
+	for (size_t i = 0; i < json_array_size(extra); i++) {
+		const char *d = json_string_value(json_array_get(extra, i));
+		int twice = !strcmp(d, drive);
+		for (size_t k = 0; k < i && !twice; k++)
+			twice = !strcmp(d, json_string_value(json_array_get(extra, k)));
+		if (twice)
+			return tp_err_set(err, -EINVAL, "parameter 'extra-drives': drive %s is given twice", d);
+		snprintf(p, sizeof(p), "/tape/device/%s", d);
+		if ((r = tp_api_check_priv(c, p, TP_PRIV_TAPE_READ, 0, err)) < 0)
+			return r;
+	}
 	tp_inventory inv;
 	if ((r = tp_inventory_open(&inv, NULL, NULL, err)) < 0)
 		return r;
@@ -495,19 +514,22 @@ int h_tape_restore(tp_api_call *c, json_t **data, tp_err *err)
 	x->notify_user = tp_api_arg_str(c, "notify-user") ? strdup(tp_api_arg_str(c, "notify-user")) : NULL;
 	x->snapshots = dup_list(tp_api_arg(c, "snapshots"), &x->o.nsnapshots);
 	x->namespaces = dup_list(tp_api_arg(c, "namespaces"), &x->o.nnamespaces);
+	x->extra = dup_list(extra, &x->nextra);
 	x->drives[0] = x->drive;
+	for (int i = 0; i < x->nextra; i++)
+		x->drives[1 + i] = x->extra[i];
 	x->o.media_set = x->media_set;
 	x->o.store_map = x->store_map;
 	x->o.snapshots = (const char *const *)x->snapshots;
 	x->o.namespaces = (const char *const *)x->namespaces;
 	x->o.drives = x->drives;
-	x->o.ndrives = 1;
+	x->o.ndrives = 1 + x->nextra;
 	x->o.authid = x->authid;
 	x->o.owner = x->owner;
 	x->o.notify_user = x->notify_user;
 	x->o.notify = tp_notify_user;
 	x->o.check_priv = tp_acl_check_named;
-	if (!x->media_set || !x->store_map || !x->drive || !x->authid) {
+	if (!x->media_set || !x->store_map || !x->drive || !x->authid || (size_t)x->nextra != json_array_size(extra)) {
 		restore_run_free(x);
 		return tp_err_set(err, -ENOMEM, "out of memory");
 	}

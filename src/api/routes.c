@@ -267,6 +267,7 @@ static const tp_api_param p_tape_backup[] = {
 static const tp_api_param p_tape_restore[] = {
 	STR("store", REQ, 1024, tp_api_check_safe_text),
 	STR("drive", REQ, 32, tp_api_check_tape_name),
+	LIST("extra-drives", 32, tp_api_check_tape_name),
 	STR("media-set", REQ, 36, tp_api_check_uuid),
 	LIST("snapshots", 700, tp_api_check_snapshot),
 	LIST("namespaces", 700, tp_api_check_safe_text),

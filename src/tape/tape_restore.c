@@ -1064,6 +1064,13 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 		r = tp_err_set(err, -EINVAL, "give 1 to 8 drives (--drive)");
 		goto out;
 	}
+	/* the second session would wait 10 s for the lock the first holds, then blame the restore itself */
+	for (int i = 0; i < o->ndrives; i++)
+		for (int k = 0; k < i; k++)
+			if (!strcmp(o->drives[i], o->drives[k])) {
+				r = tp_err_set(err, -EINVAL, "drive %s is given twice", o->drives[i]);
+				goto out;
+			}
 	if ((r = tp_inventory_open(&inv, NULL, o->lock_owner, err)) < 0)
 		goto out;
 	inv_open = 1;

@@ -21,6 +21,9 @@ out=$(tapir tape backup store1 p1 --drive d1 --output-format json | tail -n 1)
 set_uuid=$(json_get "$out" 'j["media-set"]')
 tapir tape unload --drive d1 >/dev/null
 
+# one drive named twice: refused at once (not a 10 s wait for its own lock)
+expect_fail_last "drive d1 is given twice" tapir tape restore "$set_uuid" store2 --drive d1 --drive d1 --dry-run
+
 # the plan gives tapes to both drives
 plan=$(tapir tape restore "$set_uuid" store2 --drive d1 --drive d2 --dry-run --output-format json | tail -n 1)
 [ "$(json_get "$plan" 'sorted(set(t["drive"] for t in j["plan"]["tapes"]))')" = "[0, 1]" ] || fail "plan does not use both drives: $plan"

@@ -63,6 +63,19 @@ up=$(json_get "$(expect_status 200 POST tape/restore "$body")" 'j["data"]')
 st=$(wait_stopped "$up")
 [ "$(json_get "$st" 'j["data"]["exitstatus"]')" = OK ] || fail "second restore: $st"
 [ "$(json_get "$(expect_status 200 GET admin/datastore/store2/snapshots)" 'len(j["data"])')" = 1 ] || fail "not restored"
+# tapir extension: more drives for one restore; the tape already in d1 is read there
+tapir datastore create store3 "$T/ds3" >/dev/null
+tapir drive create d2 --type virtual --path "$T/vtl2" >/dev/null
+body3=$(printf '{"store":"store3","drive":"d1","extra-drives":["d2"],"media-set":"%s","snapshots":["store1:%s"]}' "$set_uuid" "$snap")
+up=$(json_get "$(expect_status 200 POST tape/restore "$body3")" 'j["data"]')
+st=$(wait_stopped "$up")
+[ "$(json_get "$st" 'j["data"]["exitstatus"]')" = OK ] || fail "restore with an extra drive: $st"
+[ "$(json_get "$(expect_status 200 GET admin/datastore/store3/snapshots)" 'len(j["data"])')" = 1 ] || fail "not restored with two drives"
+log=$(expect_status 200 GET "nodes/localhost/tasks/$(enc "$up")/log?limit=0")
+[ "$(json_get "$log" 'any("drive d1 and further drives" in l["t"] for l in j["data"])')" = True ] || fail "log: $log"
+# a drive named twice is refused before any task starts
+body4=$(printf '{"store":"store3","drive":"d1","extra-drives":["d1"],"media-set":"%s"}' "$set_uuid")
+expect_status 400 POST tape/restore "$body4" | grep -q "drive d1 is given twice" || fail "a drive given twice must be refused"
 stop_server
 tapir verify --store store2 >/dev/null || fail "restored snapshot does not verify"
 [ -z "$(ls -A "$T/ds2/.tmp" 2>/dev/null)" ] || fail "store2/.tmp not empty after the restore"
