@@ -533,6 +533,22 @@ int h_tape_restore(tp_api_call *c, json_t **data, tp_err *err)
 		restore_run_free(x);
 		return tp_err_set(err, -ENOMEM, "out of memory");
 	}
+	if (tp_api_arg_bool(c, "dry-run", 0)) {
+		/* tapir extension: the plan now, from the catalog (no task, no tape moves): for a GUI's preview */
+		char owner[TP_AUTHID_MAX + 64];
+		snprintf(owner, sizeof(owner), "api restore dry-run by %s", c->authid);
+		x->o.lock_owner = owner;
+		x->o.dry_run = 1;
+		tp_tape_restore_result res;
+		memset(&res, 0, sizeof(res));
+		if ((r = tp_tape_restore_run(&x->o, &res, err)) == 0 || r == -TP_EDIGEST) {
+			*data = tp_tape_restore_result_json(&res, NULL, 0);
+			r = 0;
+		}
+		tp_tape_restore_result_free(&res);
+		restore_run_free(x);
+		return r;
+	}
 	char wid[TP_WORKER_ID_MAX + 1], upid[TP_UPID_MAX];
 	snprintf(wid, sizeof(wid), "%s:%s", set, map);
 	if ((r = tp_api_worker_start("tape-restore", wid, c->authid, restore_worker, x, restore_run_free, upid, err)) < 0)

@@ -273,6 +273,7 @@ static const tp_api_param p_tape_restore[] = {
 	LIST("namespaces", 700, tp_api_check_safe_text),
 	STR("owner", 0, 129, tp_api_check_authid),
 	STR("notify-user", 0, 64, tp_api_check_userid),
+	BOOL("dry-run"),
 	END,
 };
 

@@ -73,6 +73,15 @@ st=$(wait_stopped "$up")
 [ "$(json_get "$(expect_status 200 GET admin/datastore/store3/snapshots)" 'len(j["data"])')" = 1 ] || fail "not restored with two drives"
 log=$(expect_status 200 GET "nodes/localhost/tasks/$(enc "$up")/log?limit=0")
 [ "$(json_get "$log" 'any("drive d1 and further drives" in l["t"] for l in j["data"])')" = True ] || fail "log: $log"
+# dry-run (tapir extension): the plan at once, no task, no tape moved, nothing created
+tapir datastore create store4 "$T/ds4" >/dev/null
+body5=$(printf '{"store":"store4","drive":"d1","media-set":"%s","snapshots":["store1:%s"],"dry-run":true}' "$set_uuid" "$snap")
+plan=$(expect_status 200 POST tape/restore "$body5")
+[ "$(json_get "$plan" 'len(j["data"]["plan"]["tapes"]) == 1 and j["data"]["plan"]["tapes"][0]["label"] == "tape1"')" = True ] \
+	|| fail "dry-run plan: $plan"
+[ "$(json_get "$plan" 'j["data"]["tape_loads"] == 0 and j["data"]["plan"]["snapshots"][0]["state"] == "selected"')" = True ] \
+	|| fail "dry-run: $plan"
+[ -z "$(ls "$T/ds4" | grep -v '^\.')" ] || fail "the dry run created something"
 # a drive named twice is refused before any task starts
 body4=$(printf '{"store":"store3","drive":"d1","extra-drives":["d1"],"media-set":"%s"}' "$set_uuid")
 expect_status 400 POST tape/restore "$body4" | grep -q "drive d1 is given twice" || fail "a drive given twice must be refused"
