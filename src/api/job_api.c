@@ -411,15 +411,7 @@ static int restore_worker(void *arg, tp_err *err)
 		tp_info("restore result: %s", s);
 	char status[512];
 	status_text(r, err->msg, status, sizeof(status));
-	if (x->notify_user) {
-		char subject[200];
-		char *body = tp_strdup_printf("Tape restore of media set %s into %s\nTask: %s\nResult: %s\n%s\n",
-					      x->media_set, x->store_map, x->o.lock_owner ? x->o.lock_owner : "", status,
-					      s ? s : "");
-		snprintf(subject, sizeof(subject), "Tape restore %s: %s", x->media_set, r < 0 ? "failed" : "finished");
-		tp_notify_user(x->notify_user, subject, body ? body : status);
-		free(body);
-	}
+	tp_tape_restore_notify_result(&x->o, &res, r, status, tp_monotonic() - t0);
 	free(s);
 	json_decref(sum);
 	tp_tape_restore_result_free(&res);

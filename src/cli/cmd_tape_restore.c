@@ -180,6 +180,8 @@ int cmd_tape_restore(int argc, char **argv, tp_err *err)
 			(unsigned long long)res.tape_loads, (unsigned long long)res.tape_locates,
 			(unsigned long long)res.bytes_read_from_tape, (unsigned long long)res.chunks_restored,
 			(unsigned long long)res.chunks_present, res.simulated_tape_seconds, res.simulated_elapsed_seconds);
+	tp_tape_restore_notify_result(&o, &res, r, r == 0 ? "OK" : r == -TP_EABORT ? "aborted" : err->msg,
+				      tp_monotonic() - t0);
 	tp_tape_restore_result_free(&res);
 	tp_task_finish(task, r, r < 0 ? err->msg : NULL);
 	if (a.out != TP_OUT_TEXT && sum)

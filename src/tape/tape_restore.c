@@ -1334,3 +1334,21 @@ json_t *tp_tape_restore_result_json(const tp_tape_restore_result *res, const cha
 		json_object_set(o, "plan", res->plan);
 	return o;
 }
+
+void tp_tape_restore_notify_result(const tp_tape_restore_opts *o, const tp_tape_restore_result *res, int r,
+				   const char *status, double seconds)
+{
+	if (!o->notify_user || !o->notify || o->dry_run)
+		return;
+	json_t *sum = tp_tape_restore_result_json(res, o->lock_owner, seconds);
+	json_object_del(sum, "plan");
+	char *s = sum ? tp_json_compact(sum) : NULL;
+	char subject[200];
+	char *body = tp_strdup_printf("Tape restore of media set %s into %s\nTask: %s\nResult: %s\n%s\n", o->media_set,
+				      o->store_map, o->lock_owner ? o->lock_owner : "", status, s ? s : "");
+	snprintf(subject, sizeof(subject), "Tape restore %s: %s", o->media_set, r < 0 ? "failed" : "finished");
+	o->notify(o->notify_user, subject, body ? body : status);
+	free(body);
+	free(s);
+	json_decref(sum);
+}

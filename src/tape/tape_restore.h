@@ -55,6 +55,13 @@ typedef struct tp_tape_restore_result {
  */
 int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *res, tp_err *err);
 void tp_tape_restore_result_free(tp_tape_restore_result *res);
+/*
+ * When o->notify_user and o->notify are set: mails the result (status "OK",
+ * "aborted" or the error; the summary without the plan) to that user.  The
+ * CLI and the API worker call it once the restore returned.
+ */
+void tp_tape_restore_notify_result(const tp_tape_restore_opts *o, const tp_tape_restore_result *res, int r,
+				   const char *status, double seconds);
 /* The summary object of design.md (plus "plan"); new reference. */
 json_t *tp_tape_restore_result_json(const tp_tape_restore_result *res, const char *upid, double seconds);
 

@@ -90,6 +90,10 @@ ntapes=$(json_get "$res" 'len(j["plan"]["tapes"])')
 [ "$(json_get "$res" 'j["tape_loads"]')" = "$ntapes" ] || fail "one load per needed tape: $res"
 grep -q "^Subject: Load media '$first' request" "$T/mail.txt" || fail "no mail: $(cat "$T/mail.txt" 2>/dev/null)"
 grep -q '^To: op@example.com' "$T/mail.txt" || fail "mail recipient: $(cat "$T/mail.txt")"
+# and the result, once it is done: status and the summary
+grep -q "^Subject: Tape restore $set_uuid: finished" "$T/mail.txt" || fail "no result mail: $(cat "$T/mail.txt")"
+grep -q '^Result: OK$' "$T/mail.txt" || fail "result mail without the status: $(cat "$T/mail.txt")"
+grep -q '"restored":\["store1:host/h1/2026-11-01T00:00:00Z"' "$T/mail.txt" || fail "result mail without the summary: $(cat "$T/mail.txt")"
 tapir verify --store store2 >/dev/null || fail "store2 does not verify"
 restored_as_copied store2 11 1 3
 [ "$(staged)" = 0 ] || fail ".tmp not clean"
