@@ -116,11 +116,12 @@ static int ns_below(const char *ns, const char *prefix, const char **rest)
 
 /* ---- plan building ---- */
 
+/* One chunk to read; a full restore of a large set has millions, so no strings in here. */
 struct need {
 	uint8_t digest[32];
-	char store[256];
 	tp_chunk_loc loc;
-	int live;          /* 0 when dropped (its snapshot failed before use) */
+	uint16_t store;    /* index into builder.stores: the source datastore of its chunk archive */
+	uint8_t live;      /* 0 when dropped (its snapshot failed before use) */
 };
 
 struct builder {
@@ -130,6 +131,8 @@ struct builder {
 	size_t cap_snaps;
 	struct need *needs;
 	size_t nneeds, cap_needs;
+	char (*stores)[256];   /* source datastore names the needs refer to by index */
+	size_t nstores;
 	tp_datastore ds[TP_RESTORE_MAX_TARGETS];
 	int ds_open[TP_RESTORE_MAX_TARGETS];
 	/* per snapshot being processed */
@@ -226,6 +229,22 @@ static int target_index(struct builder *B, const char *name, tp_err *err)
 	return i;
 }
 
+/* The index of source store `name` in B->stores, added when new; < 0 on failure. */
+static int store_index(struct builder *B, const char *name)
+{
+	for (size_t i = 0; i < B->nstores; i++)
+		if (!strcmp(B->stores[i], name))
+			return (int)i;
+	if (B->nstores >= UINT16_MAX)
+		return -E2BIG;
+	char(*ns)[256] = realloc(B->stores, (B->nstores + 1) * sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	B->stores = ns;
+	snprintf(B->stores[B->nstores], sizeof(B->stores[0]), "%s", name);
+	return (int)B->nstores++;
+}
+
 static int on_digest(void *ctx, const uint8_t d[32])
 {
 	struct builder *B = ctx;
@@ -271,9 +290,12 @@ static int on_digest(void *ctx, const uint8_t d[32])
 		B->needs = nn;
 		B->cap_needs = nc;
 	}
+	int si = store_index(B, s->store);
+	if (si < 0)
+		return si;
 	struct need *x = &B->needs[B->nneeds];
 	memcpy(x->digest, d, 32);
-	snprintf(x->store, sizeof(x->store), "%s", s->store);
+	x->store = (uint16_t)si;
 	x->loc = loc[0];
 	for (int i = 1; i < n && i < 4; i++) /* prefer a copy with a known position */
 		if (x->loc.offset < 0 && loc[i].offset >= 0)
@@ -454,7 +476,7 @@ static int build_reads(struct builder *B, tp_err *err)
 				       .file_first_block = n->loc.file_first_block, .kind = TP_READ_CHUNKS,
 				       .start = (uint64_t)n->loc.offset, .end = (uint64_t)(n->loc.offset + n->loc.size),
 				       .snap = -1 };
-		snprintf(rd.store, sizeof(rd.store), "%s", n->store);
+		snprintf(rd.store, sizeof(rd.store), "%s", B->stores[n->store]);
 		if (n->loc.offset < 0 || n->loc.file_first_block < 0)
 			return tp_err_set(err, -TP_EFORMAT,
 					  "chunk position unknown in the catalog (imported PBS catalog); run 'tapir tape catalog --scan'");
@@ -841,6 +863,7 @@ out:
 		if (B.ds_open[i])
 			tp_datastore_close(&B.ds[i]);
 	free(B.needs);
+	free(B.stores);
 	free(B.added);
 	return r;
 }
