@@ -23,6 +23,7 @@ enum {
 	ST_CHUNK_INS,
 	ST_CHUNK_HAS,
 	ST_SNAPCHUNK_INS,
+	ST_CHUNK_LOOKUP,
 	ST_COUNT
 };
 
@@ -35,6 +36,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
 	[ST_CHUNK_HAS] = "SELECT 1 FROM chunk WHERE set_id = ?1 AND store_id = ?2 AND digest = ?3 LIMIT 1",
 	[ST_SNAPCHUNK_INS] = "INSERT OR IGNORE INTO snapshot_chunk(snapshot_id, digest) VALUES (?1, ?2)",
+	/* the planner asks this once per chunk of a restore: prepared once */
+	[ST_CHUNK_LOOKUP] = ("SELECT m.uuid, m.seq_nr, c.file_nr, c.offset, c.size, coalesce(f.first_block, -1) "
+			     "FROM chunk c JOIN media m ON m.id = c.media_id "
+			     "LEFT JOIN tape_file f ON f.media_id = c.media_id AND f.file_nr = c.file_nr "
+			     "WHERE c.set_id = ?1 AND c.store_id = ?2 AND c.digest = ?3 "
+			     "ORDER BY m.seq_nr, c.file_nr, c.offset"),
 };
 
 struct tp_catalog_db {
@@ -667,15 +674,9 @@ int tp_catalog_lookup_chunk(tp_catalog_db *db, const uint8_t set[16], const char
 	r = store_id_of(db, store, 0, &store_id, err);
 	if (r < 0)
 		return r == -TP_ENOTFOUND ? 0 : r;
-	sqlite3_stmt *st;
-	if ((r = prep(db,
-		      "SELECT m.uuid, m.seq_nr, c.file_nr, c.offset, c.size, coalesce(f.first_block, -1) "
-		      "FROM chunk c JOIN media m ON m.id = c.media_id "
-		      "LEFT JOIN tape_file f ON f.media_id = c.media_id AND f.file_nr = c.file_nr "
-		      "WHERE c.set_id = ?1 AND c.store_id = ?2 AND c.digest = ?3 "
-		      "ORDER BY m.seq_nr, c.file_nr, c.offset",
-		      &st, err)) < 0)
-		return r;
+	sqlite3_stmt *st = cached(db, ST_CHUNK_LOOKUP, err);
+	if (!st)
+		return err ? err->code : -EIO;
 	sqlite3_bind_int64(st, 1, set_id);
 	sqlite3_bind_int64(st, 2, store_id);
 	sqlite3_bind_blob(st, 3, digest, 32, SQLITE_STATIC);
@@ -694,7 +695,7 @@ int tp_catalog_lookup_chunk(tp_catalog_db *db, const uint8_t set[16], const char
 			count++;
 	}
 	r = rc == SQLITE_DONE ? count : db_fail(db, err, "look up chunk");
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return r;
 }
 
