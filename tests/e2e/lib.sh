@@ -76,3 +76,16 @@ restored_as_copied() {
 		diff -r "$T/copy$d" "$T/r$d" || fail "the restored tree of $store day $d differs"
 	done
 }
+
+# kill_after_ms MS CMD...: runs CMD (its output discarded) and SIGKILLs it
+# after MS milliseconds; returns 0 when the kill came while it still ran.
+kill_after_ms() {
+	local ms=$1 pid st=0
+	shift
+	"$@" >/dev/null 2>&1 &
+	pid=$!
+	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || st=$?
+	[ "$st" = 137 ]
+}

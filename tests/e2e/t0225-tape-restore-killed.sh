@@ -37,13 +37,7 @@ for run in $(seq 1 12); do
 		tapir datastore create store2 "$F/ds2" >/dev/null
 	fi
 	delay=$((RANDOM % (span * 2 / 3) + 5))
-	"$TAPIR_BIN" tape restore "$set_uuid" store1=store2 --drive d1 >/dev/null 2>&1 &
-	pid=$!
-	sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
-	kill -9 "$pid" 2>/dev/null || true
-	st=0
-	wait "$pid" 2>/dev/null || st=$?
-	[ "$st" != 137 ] || killed=$((killed + 1))
+	! kill_after_ms "$delay" "$TAPIR_BIN" tape restore "$set_uuid" store1=store2 --drive d1 || killed=$((killed + 1))
 	# whatever is listed is complete: every snapshot verifies
 	n=$(nsnaps)
 	if [ "$n" != 0 ]; then

@@ -41,13 +41,7 @@ for run in $(seq 1 8); do
 	[ $((run % 4)) = 0 ] || fresh_store2
 	unload_all
 	delay=$((RANDOM % (span * 2 / 3 + 1) + 5))
-	"$TAPIR_BIN" tape restore "$set_uuid" store1=store2 --drive d1 --drive d2 >/dev/null 2>&1 &
-	pid=$!
-	sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
-	kill -9 "$pid" 2>/dev/null || true
-	st=0
-	wait "$pid" 2>/dev/null || st=$?
-	[ "$st" != 137 ] || killed=$((killed + 1))
+	! kill_after_ms "$delay" "$TAPIR_BIN" tape restore "$set_uuid" store1=store2 --drive d1 --drive d2 || killed=$((killed + 1))
 	# whatever is listed is complete: every snapshot verifies, none lacks its manifest
 	if [ "$(nsnaps)" != 0 ]; then
 		tapir verify --store store2 >/dev/null 2>&1 || fail "run $run (killed after ${delay} ms): a listed snapshot does not verify"

@@ -33,13 +33,7 @@ killed=0
 for run in $(seq 1 10); do
 	add_snapshots
 	delay=$((RANDOM % (span * 3 / 4 + 1) + 2))
-	"$TAPIR_BIN" tape backup store1 p1 --drive d1 >/dev/null 2>&1 &
-	pid=$!
-	sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
-	kill -9 "$pid" 2>/dev/null || true
-	st=0
-	wait "$pid" 2>/dev/null || st=$?
-	[ "$st" != 137 ] || killed=$((killed + 1))
+	! kill_after_ms "$delay" "$TAPIR_BIN" tape backup store1 p1 --drive d1 || killed=$((killed + 1))
 	# inventory and catalog agree: one media set, its tapes in sequence, every catalog row on a tape of the set
 	sets=$(tapir media-set list --output-format json)
 	[ "$(json_get "$sets" 'len(j)')" = 1 ] || fail "run $run: the set did not continue: $sets"
