@@ -468,14 +468,13 @@ int h_tape_restore(tp_api_call *c, json_t **data, tp_err *err)
 	json_t *extra = tp_api_arg(c, "extra-drives");
 	if (json_array_size(extra) > 7)
 		return tp_err_set(err, -EINVAL, "parameter 'extra-drives': at most 7 (8 drives in all)");
+	const char *all[8] = { drive };
+	for (size_t i = 0; i < json_array_size(extra); i++)
+		all[1 + i] = json_string_value(json_array_get(extra, i));
+	if ((r = tp_tape_restore_check_drives(all, 1 + (int)json_array_size(extra), err)) < 0)
+		return r;
 	for (size_t i = 0; i < json_array_size(extra); i++) {
-		const char *d = json_string_value(json_array_get(extra, i));
-		int twice = !strcmp(d, drive);
-		for (size_t k = 0; k < i && !twice; k++)
-			twice = !strcmp(d, json_string_value(json_array_get(extra, k)));
-		if (twice)
-			return tp_err_set(err, -EINVAL, "parameter 'extra-drives': drive %s is given twice", d);
-		snprintf(p, sizeof(p), "/tape/device/%s", d);
+		snprintf(p, sizeof(p), "/tape/device/%s", all[1 + i]);
 		if ((r = tp_api_check_priv(c, p, TP_PRIV_TAPE_READ, 0, err)) < 0)
 			return r;
 	}

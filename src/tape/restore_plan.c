@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/hex.h"
 #include "format/media_label.h"
 #include "format/tape_block.h"
@@ -138,8 +139,8 @@ struct builder {
 	/* per snapshot being processed */
 	tp_restore_snap *cur;
 	uint64_t missing, present;
-	uint8_t (*added)[32];  /* chunks planned before for which it set its target's bit: undone if it fails */
-	size_t nadded, cap_added;
+	int cur_store;         /* its source store's index in stores */
+	tp_buf added;          /* 32-byte digests planned before for which it set its target's bit: undone if it fails */
 	int failed_alloc;
 };
 
@@ -258,15 +259,8 @@ static int on_digest(void *ctx, const uint8_t d[32])
 			if (tp_chunk_store_exists(cs, d)) {
 				B->present++;
 			} else {
-				if (B->nadded == B->cap_added) {
-					size_t nc = B->cap_added ? B->cap_added * 2 : 256;
-					uint8_t(*na)[32] = realloc(B->added, nc * sizeof(*na));
-					if (!na)
-						return -ENOMEM;
-					B->added = na;
-					B->cap_added = nc;
-				}
-				memcpy(B->added[B->nadded++], d, 32);
+				if (tp_buf_append(&B->added, d, 32) < 0)
+					return -ENOMEM;
 				*v |= bit;
 			}
 		}
@@ -290,12 +284,9 @@ static int on_digest(void *ctx, const uint8_t d[32])
 		B->needs = nn;
 		B->cap_needs = nc;
 	}
-	int si = store_index(B, s->store);
-	if (si < 0)
-		return si;
 	struct need *x = &B->needs[B->nneeds];
 	memcpy(x->digest, d, 32);
-	x->store = (uint16_t)si;
+	x->store = (uint16_t)B->cur_store;
 	x->loc = loc[0];
 	for (int i = 1; i < n && i < 4; i++) /* prefer a copy with a known position */
 		if (x->loc.offset < 0 && loc[i].offset >= 0)
@@ -352,7 +343,9 @@ static int check_snapshot(struct builder *B, tp_restore_snap *s, tp_err *err)
 	}
 	B->cur = s;
 	B->missing = B->present = 0;
-	B->nadded = 0;
+	tp_buf_reset(&B->added);
+	if ((B->cur_store = store_index(B, s->store)) < 0)
+		return tp_err_set(err, B->cur_store, "restore plan: too many source datastores or out of memory");
 	size_t mark = B->nneeds;
 	int r = tp_catalog_snapshot_chunks(B->db, s->loc.id, on_digest, B, err);
 	if (r < 0)
@@ -366,8 +359,8 @@ static int check_snapshot(struct builder *B, tp_restore_snap *s, tp_err *err)
 			B->needs[i].live = 0;
 		}
 		/* and the chunks other snapshots planned are not written to its target for nothing */
-		for (size_t i = 0; i < B->nadded; i++) {
-			uint64_t *v = tp_digest_set_ref(&B->plan->needed, B->added[i]);
+		for (size_t i = 0; i + 32 <= B->added.len; i += 32) {
+			uint64_t *v = tp_digest_set_ref(&B->plan->needed, B->added.data + i);
 			if (v)
 				*v &= ~(1ULL << s->target);
 		}
@@ -864,7 +857,7 @@ out:
 			tp_datastore_close(&B.ds[i]);
 	free(B.needs);
 	free(B.stores);
-	free(B.added);
+	tp_buf_free(&B.added);
 	return r;
 }
 

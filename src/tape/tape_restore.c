@@ -1060,17 +1060,8 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 	for (int i = 0; i < o->nnamespaces; i++)
 		if ((r = tp_ns_map_parse(o->namespaces[i], &nsm[i], err)) < 0)
 			goto out;
-	if (o->ndrives < 1 || o->ndrives > 8) {
-		r = tp_err_set(err, -EINVAL, "give 1 to 8 drives (--drive)");
+	if ((r = tp_tape_restore_check_drives(o->drives, o->ndrives, err)) < 0)
 		goto out;
-	}
-	/* the second session would wait 10 s for the lock the first holds, then blame the restore itself */
-	for (int i = 0; i < o->ndrives; i++)
-		for (int k = 0; k < i; k++)
-			if (!strcmp(o->drives[i], o->drives[k])) {
-				r = tp_err_set(err, -EINVAL, "drive %s is given twice", o->drives[i]);
-				goto out;
-			}
 	if ((r = tp_inventory_open(&inv, NULL, o->lock_owner, err)) < 0)
 		goto out;
 	inv_open = 1;
@@ -1333,6 +1324,18 @@ json_t *tp_tape_restore_result_json(const tp_tape_restore_result *res, const cha
 	if (o && res->plan)
 		json_object_set(o, "plan", res->plan);
 	return o;
+}
+
+int tp_tape_restore_check_drives(const char *const *drives, int n, tp_err *err)
+{
+	if (n < 1 || n > 8)
+		return tp_err_set(err, -EINVAL, "give 1 to 8 drives (--drive)");
+	/* else the second session would wait 10 s for the lock the first holds, then blame the restore itself */
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < i; k++)
+			if (!strcmp(drives[i], drives[k]))
+				return tp_err_set(err, -EINVAL, "drive %s is given twice", drives[i]);
+	return 0;
 }
 
 void tp_tape_restore_notify_result(const tp_tape_restore_opts *o, const tp_tape_restore_result *res, int r,

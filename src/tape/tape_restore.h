@@ -55,6 +55,8 @@ typedef struct tp_tape_restore_result {
  */
 int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *res, tp_err *err);
 void tp_tape_restore_result_free(tp_tape_restore_result *res);
+/* 1 to 8 drives, none named twice (a second session would wait for the lock the first holds). */
+int tp_tape_restore_check_drives(const char *const *drives, int n, tp_err *err);
 /*
  * When o->notify_user and o->notify are set: mails the result (status "OK",
  * "aborted" or the error; the summary without the plan) to that user.  The
