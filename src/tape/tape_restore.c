@@ -160,6 +160,7 @@ static void *worker_main(void *arg)
 
 struct snap_writer {
 	char *dir;
+	const char *datastore; /* the target's base, for the error of a full disk */
 	int fd;
 	char name[TP_SNAPSHOT_NAME_MAX + 1];
 	tp_err *err;
@@ -183,7 +184,8 @@ static int sw_begin(void *ctx, const tp_snapshot_entry *e, tp_err *err)
 static int sw_data(void *ctx, const uint8_t *buf, size_t len, tp_err *err)
 {
 	struct snap_writer *W = ctx;
-	return tp_write_all(W->fd, buf, len, err, W->name);
+	int r = tp_write_all(W->fd, buf, len, err, W->name);
+	return r < 0 ? tp_err_wrap(err, r, "datastore %s", W->datastore) : r; /* a full disk: say which */
 }
 
 /*
@@ -207,10 +209,10 @@ static char *staging_path(struct rjob *J, const tp_restore_snap *s)
 	return tp_strdup_printf("%s/%s/%s", J->staging[s->target], s->store, s->path);
 }
 
-/* Decodes the snapshot archive br is in (after its header) into a fresh directory dir (removed again on failure). */
-static int stage_into(const char *dir, tp_block_reader *br, tp_err *err)
+/* Decodes the snapshot archive br is in (after its header) into a fresh directory dir of datastore (removed again on failure). */
+static int stage_into(const char *dir, const char *datastore, tp_block_reader *br, tp_err *err)
 {
-	struct snap_writer W = { .fd = -1 };
+	struct snap_writer W = { .fd = -1, .datastore = datastore };
 	int r;
 	if ((r = tp_rm_rf(dir, err)) == 0)
 		r = tp_mkdir_p(dir, 0755, err);
@@ -233,7 +235,7 @@ static int stage_snapshot(struct rjob *J, const tp_restore_snap *s, tp_block_rea
 	char *dir = staging_path(J, s);
 	if (!dir)
 		return tp_err_set(err, -ENOMEM, "out of memory");
-	int r = stage_into(dir, br, err);
+	int r = stage_into(dir, J->ds[s->target].base, br, err);
 	free(dir);
 	return r;
 }
@@ -250,7 +252,7 @@ static int stage_scan_copy(struct rjob *J, long i, const tp_restore_snap *copy, 
 {
 	char *dir = staging_path(J, copy);
 	char *part = dir ? tp_strdup_printf("%s.~drive%d", dir, drive) : NULL;
-	int r = part ? stage_into(part, br, err) : tp_err_set(err, -ENOMEM, "out of memory");
+	int r = part ? stage_into(part, J->ds[copy->target].base, br, err) : tp_err_set(err, -ENOMEM, "out of memory");
 	if (r == 0) {
 		pthread_mutex_lock(&J->mu);
 		tp_restore_snap *s = &J->plan.snaps[i];
