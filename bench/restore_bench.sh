@@ -161,15 +161,23 @@ restore() { # LABEL SNAPSHOT...
 	local label=$1; shift
 	n=$((n + 1))
 	tapir datastore create "sel$n" "$B/sel$n" >/dev/null
-	# the tape the last job left in the drive would need no load: start from an empty drive, as after a restart
-	tapir tape unload --drive vb >/dev/null 2>&1 || true
+	tapir datastore create "sel${n}q" "$B/sel${n}q" >/dev/null
+	if [ -n "${SEED:-}" ]; then # the target already holds this snapshot (restored first, not measured)
+		local t
+		for t in "sel$n" "sel${n}q"; do
+			tapir tape restore "$set_b" "daily=$t" "daily:$SEED" --drive vb --output-format json >/dev/null 2>>"$B/restore.log"
+		done
+	fi
+	# start from empty drives, as after a restart: a tape the last job left in a drive would need no load, and
+	# one left in another drive would cost an unload there, which neither the plan nor the 2021 model counts
+	local d
+	for d in vb vb1 vb2 vb3; do tapir tape unload --drive "$d" >/dev/null 2>&1 || true; done
 	local args=() s
 	for s in "$@"; do args+=("daily:$s"); done
-	local res res4 d
+	local res res4
 	res=$(tapir tape restore "$set_b" "daily=sel$n" "${args[@]}" --drive vb --output-format json 2>>"$B/restore.log" | tail -n 1)
 	[ "$(json "$res" 'len(j["failed"])')" = 0 ] || { echo "restore failed: $res" >&2; exit 1; }
 	# the same selection again into an empty datastore, on all four drives of the library
-	tapir datastore create "sel${n}q" "$B/sel${n}q" >/dev/null
 	for d in vb vb1 vb2 vb3; do tapir tape unload --drive "$d" >/dev/null 2>&1 || true; done
 	res4=$(tapir tape restore "$set_b" "daily=sel${n}q" "${args[@]}" --drive vb --drive vb1 --drive vb2 --drive vb3 \
 		--output-format json 2>>"$B/restore.log" | tail -n 1)
@@ -181,6 +189,11 @@ restore "1 snapshot, first host vm/100, day $d1" "vm/100/$(day "$d1")"
 restore "1 snapshot, last host vm/$last, day $d1" "vm/$last/$(day "$d1")"
 restore "5 snapshots of vm/$mid (days 2, $((DAYS * 3 / 10)), $((DAYS / 2)), $d1, $DAYS)" "vm/$mid/$(day 2)" \
 	"vm/$mid/$(day $((DAYS * 3 / 10)))" "vm/$mid/$(day $((DAYS / 2)))" "vm/$mid/$(day "$d1")" "vm/$mid/$(day "$DAYS")"
+# the usual bad day: a VM's image is damaged, its recent snapshots are still on disk, the older one wanted was
+# pruned from disk long ago: the target already holds the host's latest snapshot, so most chunks need no tape
+d0=$((DAYS / 4))
+SEED="vm/$mid/$(day "$DAYS")" restore "1 snapshot, vm/$mid day $d0, into a datastore holding vm/$mid day $DAYS" "vm/$mid/$(day "$d0")"
+SEED="vm/100/$(day "$DAYS")" restore "1 snapshot, vm/100 day $d1, into a datastore holding vm/100 day $DAYS" "vm/100/$(day "$d1")"
 echo "part b: $(python3 -c "print('%.0f' % ($(now) - $tb0))") s"
 echo
 echo "goals: each needed tape loaded once; bytes read <= 1.1 x needed; simulated time >= 5x lower than the 2021 design for one snapshot"

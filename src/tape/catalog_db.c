@@ -55,6 +55,9 @@ struct tp_catalog_db {
 	char c_store[TP_CATALOG_STORE_MAX + 1];
 	int64_t c_store_id;
 	int c_store_valid;
+	uint8_t c_set[16];
+	int64_t c_set_id;
+	int c_set_valid;
 };
 
 static const char schema_sql[] =
@@ -263,6 +266,7 @@ int tp_catalog_rollback(tp_catalog_db *db, tp_err *err)
 	/* cached ids may name rows that the rollback removes */
 	db->c_media_valid = 0;
 	db->c_store_valid = 0;
+	db->c_set_valid = 0;
 	if (sqlite3_get_autocommit(db->db))
 		return 0;
 	return exec(db, "ROLLBACK", err);
@@ -283,6 +287,10 @@ static int step_done(tp_catalog_db *db, sqlite3_stmt *st, const char *what, tp_e
 
 static int set_id_of(tp_catalog_db *db, const uint8_t uuid[16], int64_t *id, tp_err *err)
 {
+	if (db->c_set_valid && !memcmp(db->c_set, uuid, 16)) { /* the planner asks once per chunk */
+		*id = db->c_set_id;
+		return 0;
+	}
 	sqlite3_stmt *st = cached(db, ST_SET_ID, err);
 	if (!st)
 		return err ? err->code : -EIO;
@@ -291,6 +299,9 @@ static int set_id_of(tp_catalog_db *db, const uint8_t uuid[16], int64_t *id, tp_
 	if (rc == SQLITE_ROW) {
 		*id = sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
+		memcpy(db->c_set, uuid, 16);
+		db->c_set_id = *id;
+		db->c_set_valid = 1;
 		return 0;
 	}
 	sqlite3_reset(st);
@@ -953,6 +964,7 @@ int tp_catalog_delete_media(tp_catalog_db *db, const uint8_t media[16], int keep
 		if ((r = exec_id(db, "DELETE FROM media WHERE id = ?1", media_id, err)) < 0)
 			goto out;
 		db->c_media_valid = 0;
+		db->c_set_valid = 0;
 		if (set_id && (r = exec_id(db, "DELETE FROM media_set WHERE id = ?1 AND NOT EXISTS "
 					       "(SELECT 1 FROM media WHERE set_id = ?1)", set_id, err)) < 0)
 			goto out;

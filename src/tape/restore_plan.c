@@ -117,13 +117,23 @@ static int ns_below(const char *ns, const char *prefix, const char **rest)
 
 /* ---- plan building ---- */
 
-/* One chunk to read; a full restore of a large set has millions, so no strings in here. */
+/*
+ * One chunk to read.  A full restore of a large set has tens of millions, so
+ * 32 bytes and no digest: the digest lives once, in plan->needed, whose value
+ * holds this entry's index while planning.
+ */
 struct need {
-	uint8_t digest[32];
-	tp_chunk_loc loc;
-	uint16_t store;    /* index into builder.stores: the source datastore of its chunk archive */
-	uint8_t live;      /* 0 when dropped (its snapshot failed before use) */
+	int64_t offset;           /* entry's stream offset in its chunk archive */
+	int64_t file_first_block; /* the archive's first block */
+	uint32_t seq;             /* tape's sequence number in the set */
+	uint32_t file_nr;
+	uint32_t size;            /* entry header + blob */
+	uint16_t store;           /* index into builder.stores: the source datastore of its chunk archive */
+	uint8_t live;             /* 0 when dropped (its snapshot failed before use) */
 };
+
+/* plan->needed values while planning: (need index + 1) << 32 | target mask */
+#define NEED_INDEX(v) ((v) >> 32)
 
 struct builder {
 	tp_catalog_db *db;
@@ -141,7 +151,9 @@ struct builder {
 	uint64_t missing, present;
 	int cur_store;         /* its source store's index in stores */
 	tp_buf added;          /* 32-byte digests planned before for which it set its target's bit: undone if it fails */
-	int failed_alloc;
+	size_t mark;           /* needs from this index on are the current snapshot's */
+	size_t dropped;        /* needs dropped with failed snapshots */
+	int bad_loc;           /* the catalog gave a location out of range */
 };
 
 static tp_restore_snap *add_snap(struct builder *B)
@@ -276,8 +288,16 @@ static int on_digest(void *ctx, const uint8_t d[32])
 		B->missing++;
 		return 0;
 	}
-	if (B->nneeds == B->cap_needs) {
-		size_t nc = B->cap_needs ? B->cap_needs * 2 : 1024;
+	tp_chunk_loc l = loc[0];
+	for (int i = 1; i < n && i < 4; i++) /* prefer a copy with a known position */
+		if (l.offset < 0 && loc[i].offset >= 0)
+			l = loc[i];
+	if (l.seq_nr > UINT32_MAX || l.file_nr > UINT32_MAX || l.size > (int64_t)UINT32_MAX) {
+		B->bad_loc = 1;
+		return -TP_EFORMAT;
+	}
+	if (B->nneeds == B->cap_needs) { /* 1.5x: the slack of a large plan is memory nobody uses */
+		size_t nc = B->cap_needs ? B->cap_needs + B->cap_needs / 2 : 1024;
 		struct need *nn = realloc(B->needs, nc * sizeof(*nn));
 		if (!nn)
 			return -ENOMEM;
@@ -285,18 +305,24 @@ static int on_digest(void *ctx, const uint8_t d[32])
 		B->cap_needs = nc;
 	}
 	struct need *x = &B->needs[B->nneeds];
-	memcpy(x->digest, d, 32);
-	x->store = (uint16_t)B->cur_store;
-	x->loc = loc[0];
-	for (int i = 1; i < n && i < 4; i++) /* prefer a copy with a known position */
-		if (x->loc.offset < 0 && loc[i].offset >= 0)
-			x->loc = loc[i];
-	x->live = 1;
+	*x = (struct need){ .offset = l.offset, .file_first_block = l.file_first_block, .seq = (uint32_t)l.seq_nr,
+			    .file_nr = (uint32_t)l.file_nr, .size = (uint32_t)l.size, .store = (uint16_t)B->cur_store,
+			    .live = 1 };
 	if (v)
 		*v = ((uint64_t)(B->nneeds + 1) << 32) | bit;
 	else if (tp_digest_set_add(&B->plan->needed, d, ((uint64_t)(B->nneeds + 1) << 32) | bit) < 0)
 		return -ENOMEM;
 	B->nneeds++;
+	return 0;
+}
+
+/* A failed snapshot's chunks again: forget the needs it created (the entries from B->mark on). */
+static int on_undo(void *ctx, const uint8_t d[32])
+{
+	struct builder *B = ctx;
+	uint64_t *v = tp_digest_set_ref(&B->plan->needed, d);
+	if (v && NEED_INDEX(*v) > B->mark)
+		*v = 0;
 	return 0;
 }
 
@@ -346,18 +372,21 @@ static int check_snapshot(struct builder *B, tp_restore_snap *s, tp_err *err)
 	tp_buf_reset(&B->added);
 	if ((B->cur_store = store_index(B, s->store)) < 0)
 		return tp_err_set(err, B->cur_store, "restore plan: too many source datastores or out of memory");
-	size_t mark = B->nneeds;
+	B->mark = B->nneeds;
 	int r = tp_catalog_snapshot_chunks(B->db, s->loc.id, on_digest, B, err);
-	if (r < 0)
+	if (r < 0) {
+		if (B->bad_loc)
+			tp_err_set(err, r, "catalog of media set: a chunk of %s:%s has a location out of range", s->store,
+				   s->path);
 		return r;
+	}
 	if (B->missing) {
 		/* its new needs are dropped; a later snapshot referencing one of them plans it again */
-		for (size_t i = mark; i < B->nneeds; i++) {
-			uint64_t *v = tp_digest_set_ref(&B->plan->needed, B->needs[i].digest);
-			if (v)
-				*v = 0;
+		if ((r = tp_catalog_snapshot_chunks(B->db, s->loc.id, on_undo, B, err)) < 0)
+			return r;
+		for (size_t i = B->mark; i < B->nneeds; i++)
 			B->needs[i].live = 0;
-		}
+		B->dropped += B->nneeds - B->mark;
 		/* and the chunks other snapshots planned are not written to its target for nothing */
 		for (size_t i = 0; i + 32 <= B->added.len; i += 32) {
 			uint64_t *v = tp_digest_set_ref(&B->plan->needed, B->added.data + i);
@@ -375,11 +404,11 @@ static int check_snapshot(struct builder *B, tp_restore_snap *s, tp_err *err)
 static int need_cmp(const void *a, const void *b)
 {
 	const struct need *x = a, *y = b;
-	if (x->loc.seq_nr != y->loc.seq_nr)
-		return x->loc.seq_nr < y->loc.seq_nr ? -1 : 1;
-	if (x->loc.file_nr != y->loc.file_nr)
-		return x->loc.file_nr < y->loc.file_nr ? -1 : 1;
-	return x->loc.offset < y->loc.offset ? -1 : x->loc.offset > y->loc.offset;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	if (x->file_nr != y->file_nr)
+		return x->file_nr < y->file_nr ? -1 : 1;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
 static int read_cmp(const void *a, const void *b)
@@ -451,42 +480,50 @@ static int build_reads(struct builder *B, tp_err *err)
 		if (B->needs[i].live)
 			B->needs[live++] = B->needs[i];
 	B->nneeds = live;
-	/* the executor reads plan->needed: drop the entries of failed snapshots */
-	tp_digest_set keep = TP_DIGEST_SET_INIT;
+	/*
+	 * The executor reads plan->needed: values become target masks, and the
+	 * entries of failed snapshots go — by a copy only when there are any,
+	 * since a copy doubles the plan's largest allocation.
+	 */
 	size_t pos = 0;
-	uint64_t val;
-	for (const uint8_t *d; (d = tp_digest_set_next(&P->needed, &pos, &val));)
-		if (val && tp_digest_set_add(&keep, d, val) < 0) {
-			tp_digest_set_free(&keep);
-			return tp_err_set(err, -ENOMEM, "out of memory");
-		}
-	tp_digest_set_free(&P->needed);
-	P->needed = keep;
+	if (B->dropped) {
+		tp_digest_set keep = TP_DIGEST_SET_INIT;
+		uint64_t val;
+		for (const uint8_t *d; (d = tp_digest_set_next(&P->needed, &pos, &val));)
+			if (val && tp_digest_set_add(&keep, d, val & TP_RESTORE_MASK) < 0) {
+				tp_digest_set_free(&keep);
+				return tp_err_set(err, -ENOMEM, "out of memory");
+			}
+		tp_digest_set_free(&P->needed);
+		P->needed = keep;
+	} else {
+		for (const uint8_t *d; (d = tp_digest_set_next(&P->needed, &pos, NULL));)
+			*tp_digest_set_ref(&P->needed, d) &= TP_RESTORE_MASK;
+	}
 	qsort(B->needs, B->nneeds, sizeof(*B->needs), need_cmp);
 	for (size_t i = 0; i < B->nneeds;) {
 		struct need *n = &B->needs[i];
-		tp_restore_read rd = { .seq = n->loc.seq_nr, .file_nr = n->loc.file_nr,
-				       .file_first_block = n->loc.file_first_block, .kind = TP_READ_CHUNKS,
-				       .start = (uint64_t)n->loc.offset, .end = (uint64_t)(n->loc.offset + n->loc.size),
-				       .snap = -1 };
-		snprintf(rd.store, sizeof(rd.store), "%s", B->stores[n->store]);
-		if (n->loc.offset < 0 || n->loc.file_first_block < 0)
+		if (n->offset < 0 || n->file_first_block < 0)
 			return tp_err_set(err, -TP_EFORMAT,
 					  "chunk position unknown in the catalog (imported PBS catalog); run 'tapir tape catalog --scan'");
-		rd.useful = (uint64_t)n->loc.size;
+		tp_restore_read rd = { .seq = n->seq, .file_nr = n->file_nr, .file_first_block = n->file_first_block,
+				       .kind = TP_READ_CHUNKS, .start = (uint64_t)n->offset,
+				       .end = (uint64_t)n->offset + n->size, .snap = -1 };
+		snprintf(rd.store, sizeof(rd.store), "%s", B->stores[n->store]);
+		rd.useful = n->size;
 		P->chunks_needed++;
-		P->bytes_needed += (uint64_t)n->loc.size;
+		P->bytes_needed += n->size;
 		size_t j = i + 1;
-		while (j < B->nneeds && B->needs[j].loc.seq_nr == rd.seq && B->needs[j].loc.file_nr == rd.file_nr) {
-			uint64_t s = (uint64_t)B->needs[j].loc.offset;
+		while (j < B->nneeds && B->needs[j].seq == rd.seq && B->needs[j].file_nr == rd.file_nr) {
+			uint64_t s = (uint64_t)B->needs[j].offset;
 			if (s > rd.end && !gap_worth_reading(B->req, rd.end, s))
 				break;
-			uint64_t e = s + (uint64_t)B->needs[j].loc.size;
+			uint64_t e = s + B->needs[j].size;
 			if (e > rd.end)
 				rd.end = e;
-			rd.useful += (uint64_t)B->needs[j].loc.size;
+			rd.useful += B->needs[j].size;
 			P->chunks_needed++;
-			P->bytes_needed += (uint64_t)B->needs[j].loc.size;
+			P->bytes_needed += B->needs[j].size;
 			j++;
 		}
 		rd.first_object = (uint64_t)rd.file_first_block + tp_tape_block_of(rd.start);

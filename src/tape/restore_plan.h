@@ -54,6 +54,10 @@ typedef struct tp_restore_snap {
 	char reason[512];
 } tp_restore_snap;
 
+/* Values of plan->needed: bit t when target t lacks the chunk; the executor marks what it has restored. */
+#define TP_RESTORE_MASK 0xffffffffULL
+#define TP_RESTORE_DONE (1ULL << 32)
+
 enum tp_read_kind { TP_READ_CHUNKS, TP_READ_SNAPSHOT };
 
 /* One forward read on one tape: stream bytes [start, end) of a tape file. */
@@ -89,7 +93,7 @@ typedef struct tp_restore_plan {
 	size_t nreads;
 	tp_restore_tape *tapes;     /* in sequence order */
 	size_t ntapes;
-	/* needed chunks: digest -> bit mask of target stores that lack it */
+	/* needed chunks: digest -> bit mask of target stores that lack it (TP_RESTORE_MASK) */
 	tp_digest_set needed;
 	uint64_t chunks_needed, chunks_present, bytes_needed;
 	tp_lto_estimate estimate;   /* summed over the drives: drive time */

@@ -47,7 +47,6 @@ struct rjob {
 	tp_tape_session sess[8];
 	int nsess;
 	pthread_mutex_t mu;
-	tp_digest_set done;    /* digests inserted (or found present) in every target that needed them */
 	tp_digest_set bad;     /* digests that could not be restored; value: 1 + index into bad_msg, or 0 */
 	char bad_msg[BAD_MSGS][240]; /* why, for the first failures: a snapshot's reason names its first chunk's */
 	unsigned nbad_msg;
@@ -136,7 +135,9 @@ static void *worker_main(void *arg)
 				r = tp_chunk_store_insert(&J->ds[t].cs, it->digest, it->blob, it->len, NULL, &e);
 		pthread_mutex_lock(&J->mu);
 		if (r == 0) {
-			tp_digest_set_add(&J->done, it->digest, 0);
+			uint64_t *v = tp_digest_set_ref(&J->plan.needed, it->digest); /* NULL without a catalog */
+			if (v)
+				*v |= TP_RESTORE_DONE;
 			J->chunks_restored++;
 		} else {
 			char hex[65];
@@ -354,7 +355,8 @@ static int pump_chunks(struct rjob *J, tp_tape_session *S, tp_block_reader *br, 
 		int want;
 		if (target < 0) {
 			pthread_mutex_lock(&J->mu);
-			want = tp_digest_set_get(&J->plan.needed, e.digest, &v) && !tp_digest_set_has(&J->done, e.digest);
+			want = tp_digest_set_get(&J->plan.needed, e.digest, &v) && (v & TP_RESTORE_MASK) &&
+			       !(v & TP_RESTORE_DONE);
 			pthread_mutex_unlock(&J->mu);
 		} else {
 			want = !tp_chunk_store_exists(&J->ds[target].cs, e.digest);
@@ -380,7 +382,7 @@ static int pump_chunks(struct rjob *J, tp_tape_session *S, tp_block_reader *br, 
 		pthread_mutex_unlock(&J->mu);
 		tp_chunk_archive_reader_swap_blob(&cr, &b);
 		memcpy(it->digest, e.digest, 32);
-		it->mask = v & 0xffffffffULL;
+		it->mask = v & TP_RESTORE_MASK;
 		it->blob = b.data;
 		it->len = b.len;
 		it->cap = b.cap;
@@ -1295,7 +1297,6 @@ out:
 	if (inv_open)
 		tp_inventory_close(&inv);
 	tp_restore_plan_free(&J->plan);
-	tp_digest_set_free(&J->done);
 	tp_digest_set_free(&J->bad);
 	while (J->nspare)
 		tp_buf_free(&J->spare[--J->nspare]);

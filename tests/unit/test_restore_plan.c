@@ -434,6 +434,31 @@ static void test_failed_snapshot_leaves_no_target_bit(void **state)
 	tp_catalog_close(db);
 }
 
+/* A catalog row whose chunk size does not fit an entry fails the plan, naming the snapshot, instead of wrapping. */
+static void test_chunk_location_out_of_range(void **state)
+{
+	(void)state;
+	tp_err e = { 0 };
+	tp_catalog_db *db;
+	assert_int_equal(tp_catalog_open(&db, NULL, &e), 0);
+	uint8_t cu[16] = { 0xc6 }, list[1][32];
+	int64_t id;
+	digest(list[0], 10);
+	assert_int_equal(tp_catalog_add_chunk(db, MD, 2, "src", list[0], at_block(4), (int64_t)1 << 33, &e), 0);
+	assert_int_equal(tp_catalog_add_snapshot(db, MD, 6, "src", "vm/106/2026-01-01T00:00:00Z", cu, &id, &e), 0);
+	assert_int_equal(tp_catalog_add_snapshot_chunks(db, id, (const uint8_t(*)[32])list, 1, &e), 0);
+	const char *const sel[] = { "src:vm/106/2026-01-01T00:00:00Z" };
+	tp_store_map map;
+	tp_restore_request req;
+	request(&req, &map, sel, 1);
+	tp_restore_plan P;
+	assert_int_equal(tp_restore_plan_build(db, &req, &P, &e), -TP_EFORMAT);
+	assert_non_null(strstr(e.msg, "src:vm/106/2026-01-01T00:00:00Z"));
+	assert_non_null(strstr(e.msg, "out of range"));
+	tp_restore_plan_free(&P);
+	tp_catalog_close(db);
+}
+
 static void test_no_catalog(void **state)
 {
 	(void)state;
@@ -461,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_failed_snapshot_does_not_hide_shared_chunks),
 		cmocka_unit_test(test_failed_snapshot_leaves_no_target_bit),
 		cmocka_unit_test(test_no_catalog),
+		cmocka_unit_test(test_chunk_location_out_of_range),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
