@@ -41,6 +41,8 @@ int cmd_tape_backup(int argc, char **argv, tp_err *err)
 	const char *groups[64];
 	o.ngroups = tp_args_get_all(&a, "group", groups, 64);
 	o.groups = groups;
+	if ((r = tp_tape_backup_check(&o, err)) < 0)
+		return r;
 	char wid[160];
 	snprintf(wid, sizeof(wid), "%s:%s:%s", o.store, o.pool, drive);
 	tp_task *task = NULL;

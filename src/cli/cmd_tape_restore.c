@@ -137,6 +137,8 @@ int cmd_tape_restore(int argc, char **argv, tp_err *err)
 		return tp_err_set(err, -EINVAL, "--lto-gen must be 5..9");
 	o.lto_gen = (int)gen;
 	o.workers = (int)workers;
+	if ((r = tp_tape_restore_check(&o, err)) < 0)
+		return r;
 	tp_task *task = NULL;
 	char wid[160];
 	snprintf(wid, sizeof(wid), "%s:%s", o.media_set, o.store_map);

@@ -135,6 +135,18 @@ const tp_drive_conf *tp_tape_config_drive(const tp_tape_config *c, const char *n
 	return NULL;
 }
 
+int tp_tape_config_check_drive(const char *name, tp_err *err)
+{
+	tp_tape_config c;
+	int r = tp_tape_name_valid(name, "drive", err);
+	if (r < 0 || (r = tp_tape_config_load(&c, err)) < 0)
+		return r;
+	if (!tp_tape_config_drive(&c, name))
+		r = tp_err_set(err, -TP_ENOTFOUND, "drive '%s' does not exist", name);
+	tp_tape_config_free(&c);
+	return r;
+}
+
 const tp_changer_conf *tp_tape_config_changer(const tp_tape_config *c, const char *name)
 {
 	for (size_t i = 0; i < c->nchangers; i++)

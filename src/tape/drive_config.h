@@ -57,6 +57,8 @@ int tp_tape_config_save(const tp_tape_config *c, tp_err *err);
 void tp_tape_config_free(tp_tape_config *c);
 
 const tp_drive_conf *tp_tape_config_drive(const tp_tape_config *c, const char *name);
+/* 0 when drive `name` is configured, else -TP_ENOTFOUND "drive 'X' does not exist" (or the config's error). */
+int tp_tape_config_check_drive(const char *name, tp_err *err);
 const tp_changer_conf *tp_tape_config_changer(const tp_tape_config *c, const char *name);
 
 /*

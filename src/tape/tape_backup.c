@@ -23,6 +23,7 @@
 #include "format/snapshot_archive.h"
 #include "store/archive_reader.h"
 #include "store/datastore.h"
+#include "tape/drive_config.h"
 #include "tape/catalog_db.h"
 #include "tape/media_pool.h"
 #include "tape/tape_key.h"
@@ -719,6 +720,17 @@ static int finish_tape(struct job *J, tp_err *err)
 			return r;
 	}
 	return tp_err_set(err, -ENOSPC, "no room for the catalog archive on two tapes");
+}
+
+int tp_tape_backup_check(const tp_tape_backup_opts *o, tp_err *err)
+{
+	char *path = NULL;
+	tp_pool_config pc;
+	int r = tp_datastore_lookup(o->store, &path, err);
+	free(path);
+	if (r < 0 || (r = tp_pool_config_get(o->pool, &pc, err)) < 0)
+		return r;
+	return tp_tape_config_check_drive(o->drive, err);
 }
 
 int tp_tape_backup_run(const tp_tape_backup_opts *o, tp_tape_backup_result *res, tp_err *err)

@@ -43,6 +43,12 @@ typedef struct tp_tape_backup_result {
  * released with tp_tape_backup_result_free.
  */
 int tp_tape_backup_run(const tp_tape_backup_opts *o, tp_tape_backup_result *res, tp_err *err);
+/*
+ * What tp_tape_backup_run would refuse at once (unknown datastore, pool or
+ * drive), checked before a task is started for it: a refused job leaves
+ * one error line and no failed task.
+ */
+int tp_tape_backup_check(const tp_tape_backup_opts *o, tp_err *err);
 void tp_tape_backup_result_free(tp_tape_backup_result *res);
 json_t *tp_tape_backup_result_json(const tp_tape_backup_result *res);
 

@@ -26,6 +26,7 @@
 #include "format/snapshot_archive.h"
 #include "format/tape_block.h"
 #include "store/datastore.h"
+#include "tape/drive_config.h"
 #include "tape/inventory.h"
 #include "tape/restore_plan.h"
 #include "tape/tape_key.h"
@@ -1030,6 +1031,55 @@ static void cleanup_staging(struct rjob *J)
 			tp_rm_rf(J->staging[t], NULL);
 }
 
+/* The options' media set, store map and namespace mappings parsed; the drives checked. */
+static int parse_request(const tp_tape_restore_opts *o, uint8_t set[16], tp_store_map *map, tp_ns_map nsm[16],
+			 tp_err *err)
+{
+	int r;
+	if (tp_uuid_parse(o->media_set, set) < 0)
+		return tp_err_set(err, -EINVAL, "invalid media set uuid '%s'", o->media_set);
+	if ((r = tp_store_map_parse(o->store_map, map, err)) < 0)
+		return r;
+	if (o->nnamespaces > 16)
+		return tp_err_set(err, -E2BIG, "at most 16 --namespaces");
+	for (int i = 0; i < o->nnamespaces; i++)
+		if ((r = tp_ns_map_parse(o->namespaces[i], &nsm[i], err)) < 0)
+			return r;
+	if ((r = tp_tape_restore_check_drives(o->drives, o->ndrives, err)) < 0)
+		return r;
+	for (int i = 0; i < o->ndrives; i++)
+		if ((r = tp_tape_config_check_drive(o->drives[i], err)) < 0)
+			return r;
+	return 0;
+}
+
+static int media_set_of(tp_inventory *inv, const uint8_t set[16], tp_media_set *ms, tp_err *err)
+{
+	int r = tp_inventory_media_set(inv, set, ms, err);
+	if (r < 0) {
+		char u[37];
+		tp_uuid_unparse(set, u);
+		return tp_err_set(err, r, "media set %s is not in the inventory", u);
+	}
+	return 0;
+}
+
+int tp_tape_restore_check(const tp_tape_restore_opts *o, tp_err *err)
+{
+	uint8_t set[16];
+	tp_store_map map;
+	tp_ns_map nsm[16];
+	tp_inventory inv;
+	tp_media_set ms;
+	int r = parse_request(o, set, &map, nsm, err);
+	if (r < 0 || (r = tp_inventory_open(&inv, NULL, NULL, err)) < 0)
+		return r;
+	if ((r = media_set_of(&inv, set, &ms, err)) == 0)
+		tp_media_set_free(&ms);
+	tp_inventory_close(&inv);
+	return r;
+}
+
 int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *res, tp_err *err)
 {
 	struct rjob *J = calloc(1, sizeof(*J));
@@ -1050,30 +1100,15 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 	tp_lock set_lock = TP_LOCK_INIT;
 	tp_catalog_db *db = NULL;
 	pthread_t workers[8];
-	if (tp_uuid_parse(o->media_set, set) < 0) {
-		r = tp_err_set(err, -EINVAL, "invalid media set uuid '%s'", o->media_set);
+	if ((r = parse_request(o, set, &map, nsm, err)) < 0)
 		goto out;
-	}
 	tp_uuid_unparse(set, J->set_text);
-	if ((r = tp_store_map_parse(o->store_map, &map, err)) < 0)
-		goto out;
-	if (o->nnamespaces > 16) {
-		r = tp_err_set(err, -E2BIG, "at most 16 --namespaces");
-		goto out;
-	}
-	for (int i = 0; i < o->nnamespaces; i++)
-		if ((r = tp_ns_map_parse(o->namespaces[i], &nsm[i], err)) < 0)
-			goto out;
-	if ((r = tp_tape_restore_check_drives(o->drives, o->ndrives, err)) < 0)
-		goto out;
 	if ((r = tp_inventory_open(&inv, NULL, o->lock_owner, err)) < 0)
 		goto out;
 	inv_open = 1;
 	tp_media_set ms;
-	if ((r = tp_inventory_media_set(&inv, set, &ms, err)) < 0) {
-		tp_err_set(err, r, "media set %s is not in the inventory", J->set_text);
+	if ((r = media_set_of(&inv, set, &ms, err)) < 0)
 		goto out;
-	}
 	char pool[TP_POOL_NAME_MAX + 1];
 	snprintf(pool, sizeof(pool), "%s", ms.pool);
 	tp_media_set_free(&ms);

@@ -58,6 +58,12 @@ void tp_tape_restore_result_free(tp_tape_restore_result *res);
 /* 1 to 8 drives, none named twice (a second session would wait for the lock the first holds). */
 int tp_tape_restore_check_drives(const char *const *drives, int n, tp_err *err);
 /*
+ * What tp_tape_restore_run would refuse at once — a malformed media set,
+ * store map or namespace mapping, a drive not configured or given twice, a
+ * media set not in the inventory — checked before a task is started.
+ */
+int tp_tape_restore_check(const tp_tape_restore_opts *o, tp_err *err);
+/*
  * When o->notify_user and o->notify are set: mails the result (status "OK",
  * "aborted" or the error; the summary without the plan) to that user.  The
  * CLI and the API worker call it once the restore returned.

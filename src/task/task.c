@@ -644,8 +644,11 @@ int tp_task_finish(tp_task *t, int rc, const char *err_msg)
 	else
 		snprintf(status, sizeof(status), "OK");
 	one_line(status);
-	if (rc < 0)
+	if (rc < 0) {
+		/* the caller reports the error itself (the CLI's one error line): only the log gets it here */
+		t->echo = 0;
 		tp_task_log(t, "TASK ERROR: %s", status);
+	}
 	else
 		tp_task_log(t, "TASK %s", status);
 	if (thr_task == t) {

@@ -77,8 +77,17 @@ cmp "$T/copy6/day" "$T/r.img" || fail "restored image differs"
 res=$(tapir tape restore "$set_uuid" store2 store1:host/h1/2026-01-04T00:00:00Z --drive d1 --owner other@pbs --output-format json | tail -n 1)
 [ "$(json_get "$res" '"owned by root@pam" in list(j["skipped"].values())[0]')" = True ] || fail "owner: $res"
 
-# errors that stop everything: one line, non-zero
-expect_fail_last "invalid media set uuid" tapir tape restore not-a-uuid store2 --drive d1
-expect_fail_last "invalid datastore name|datastore map" tapir tape restore "$set_uuid" 'a/b' --drive d1
-expect_fail_last "drive 'nodrive' does not exist" tapir tape restore "$set_uuid" store2 --drive nodrive
+# errors that stop everything: one line, non-zero, refused before a task is started
+ntasks() { tapir task list --output-format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+n0=$(ntasks)
+expect_fail "invalid media set uuid" tapir tape restore not-a-uuid store2 --drive d1
+expect_fail "invalid datastore name|datastore map" tapir tape restore "$set_uuid" 'a/b' --drive d1
+expect_fail "drive 'nodrive' does not exist" tapir tape restore "$set_uuid" store2 --drive nodrive
+expect_fail "media set 11111111-2222-3333-4444-555555555555 is not in the inventory" \
+	tapir tape restore 11111111-2222-3333-4444-555555555555 store2 --drive d1
+expect_fail "drive d1 is given twice" tapir tape restore "$set_uuid" store2 --drive d1 --drive d1
+expect_fail "datastore 'nostore' does not exist" tapir tape backup nostore p1 --drive d1
+expect_fail "media pool 'nopool' does not exist" tapir tape backup store1 nopool --drive d1
+expect_fail "drive 'nodrive' does not exist" tapir tape backup store1 p1 --drive nodrive
+[ "$(ntasks)" = "$n0" ] || fail "a refused job left a task: $(tapir task list)"
 echo ok

@@ -32,6 +32,9 @@ rc=0
 tapir tape backup store1 p1 --drive d2 >"$T/o2" 2>"$T/e2" || rc=$?
 [ $rc -ne 0 ] || fail "a backup into a set under restore must fail: $(cat "$T/o2")"
 grep -qF "media set $set_uuid is locked by $upid" "$T/e2" || fail "the error must name the restore: $(cat "$T/e2")"
+# said once, on the last line (the task's log has its TASK ERROR line; the terminal does not repeat it)
+tail -n 1 "$T/e2" | grep -qF "is locked by $upid" || fail "the error is not the last line: $(cat "$T/e2")"
+[ "$(grep -c "is locked by" "$T/e2")" = 1 ] || fail "the error is repeated: $(cat "$T/e2")"
 [ "$(tapir media content --output-format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] \
 	|| fail "the refused backup wrote something"
 
