@@ -27,7 +27,7 @@ typedef struct drive_job {
 	char label[TP_LABEL_TEXT_MAX + 1];
 	char pool[TP_POOL_NAME_MAX + 1];
 	unsigned slot;
-	int read_all_labels, catalog, force, scan, verbose;
+	int read_all_labels, catalog, force, scan, verbose, barcode_label;
 } drive_job;
 
 static void drive_job_free(void *p)
@@ -186,17 +186,23 @@ static int label_worker(void *arg, tp_err *err)
 	return r;
 }
 
+/* The optional pool parameter names a pool: refused before the drive is touched, as PBS checks the pool first. */
+static int check_pool_arg(tp_api_call *c, tp_err *err)
+{
+	const char *pool = tp_api_arg_str(c, "pool");
+	tp_pool_config cfg;
+	tp_err tmp = { 0 };
+	if (pool && tp_pool_config_get(pool, &cfg, &tmp) < 0)
+		return tp_err_set(err, tmp.code == -TP_ENOTFOUND ? -EINVAL : tmp.code, "parameter 'pool': %s", tmp.msg);
+	return 0;
+}
+
 int h_drive_label_media(tp_api_call *c, json_t **data, tp_err *err)
 {
 	const char *pool = tp_api_arg_str(c, "pool");
-	if (pool) {
-		/* refused before the drive is touched, as PBS checks the pool first */
-		tp_pool_config cfg;
-		tp_err tmp = { 0 };
-		if (tp_pool_config_get(pool, &cfg, &tmp) < 0)
-			return tp_err_set(err, tmp.code == -TP_ENOTFOUND ? -EINVAL : tmp.code, "parameter 'pool': %s",
-					  tmp.msg);
-	}
+	int r = check_pool_arg(c, err);
+	if (r < 0)
+		return r;
 	drive_job *j = job_new(c, "label-media", err);
 	if (!j)
 		return err->code;
@@ -321,6 +327,7 @@ out:
 	return r;
 }
 
+/* inventory-update and barcode-label-media: one tape layer run, its report into the task log */
 static int inventory_worker(void *arg, tp_err *err)
 {
 	drive_job *j = arg;
@@ -328,7 +335,8 @@ static int inventory_worker(void *arg, tp_err *err)
 	int have_inv = 0;
 	tp_catalog_db *db = NULL;
 	json_t *report = NULL;
-	tp_tape_inventory_opts o = { .read_all_labels = j->read_all_labels, .catalog = j->catalog };
+	tp_tape_inventory_opts o = { .read_all_labels = j->read_all_labels, .catalog = j->catalog,
+				     .barcode_label = j->barcode_label, .pool = j->pool[0] ? j->pool : NULL };
 	int r = open_inv_db(&inv, &have_inv, &db, err);
 	if (r == 0)
 		r = tp_tape_inventory_run(&j->s, &inv, db, &o, &report, err);
@@ -343,6 +351,10 @@ static int inventory_worker(void *arg, tp_err *err)
 			tp_info("%s: %s%s%s%s%s", label ? label : "?", act ? act : "?", set ? ", media set " : "",
 				set ? set : "", msg ? " - " : "", msg ? msg : "");
 	}
+	char first[1200] = "";
+	size_t nerr = r == 0 && j->barcode_label ? tp_tape_inventory_report_errors(report, first, sizeof(first)) : 0;
+	if (nerr) /* as the CLI: labelling that left tapes unlabelled failed */
+		r = tp_err_set(err, -EIO, "%zu tape(s) not labelled; %s", nerr, first);
 	json_decref(report);
 	close_inv_db(&inv, have_inv, db);
 	return r;
@@ -356,6 +368,24 @@ int h_drive_inventory_update(tp_api_call *c, json_t **data, tp_err *err)
 	j->read_all_labels = tp_api_arg_bool(c, "read-all-labels", 0);
 	j->catalog = tp_api_arg_bool(c, "catalog", 0);
 	return job_start(c, "inventory-update", j, inventory_worker, data, err);
+}
+
+/* PBS's barcode-label-media: every unlabelled online tape of the changer labelled with its barcode. */
+int h_drive_barcode_label_media(tp_api_call *c, json_t **data, tp_err *err)
+{
+	int r = check_pool_arg(c, err);
+	if (r < 0)
+		return r;
+	drive_job *j = job_new(c, "barcode-label-media", err);
+	if (!j)
+		return err->code;
+	if (!j->s.changer) {
+		drive_job_free(j);
+		return tp_err_set(err, -EINVAL, "parameter 'drive': drive %s has no changer", tp_api_arg_str(c, "drive"));
+	}
+	j->barcode_label = 1;
+	snprintf(j->pool, sizeof(j->pool), "%s", tp_api_arg_str(c, "pool") ? tp_api_arg_str(c, "pool") : "");
+	return job_start(c, "barcode-label-media", j, inventory_worker, data, err);
 }
 
 /* ---- catalog ---- */

@@ -71,6 +71,7 @@ H(h_drive_load_media);
 H(h_drive_unload);
 H(h_drive_eject_media);
 H(h_drive_label_media);
+H(h_drive_barcode_label_media);
 H(h_drive_read_label);
 H(h_drive_inventory);
 H(h_drive_inventory_update);

@@ -230,6 +230,7 @@ static const tp_api_param p_drive_label[] = {
 	STR("pool", 0, 32, tp_api_check_pool),
 	END,
 };
+static const tp_api_param p_drive_pool[] = { DRIVE, STR("pool", 0, 32, tp_api_check_pool), END };
 static const tp_api_param p_drive_read_label[] = { DRIVE, BOOL("inventorize"), END };
 static const tp_api_param p_drive_inventory[] = { DRIVE, BOOL("read-all-labels"), BOOL("catalog"), END };
 static const tp_api_param p_drive_catalog[] = { DRIVE, BOOL("force"), BOOL("scan"), BOOL("verbose"), END };
@@ -366,6 +367,8 @@ const tp_api_route tp_api_routes[] = {
 	  p_drive, "eject, or unload to its slot (task)" },
 	{ POST, "tape/drive/{drive}/label-media", h_drive_label_media, TP_PRIV_TAPE_WRITE, "/tape/device/{drive}", 0,
 	  p_drive_label, "label a blank tape (task)" },
+	{ POST, "tape/drive/{drive}/barcode-label-media", h_drive_barcode_label_media, TP_PRIV_TAPE_WRITE,
+	  "/tape/device/{drive}", 0, p_drive_pool, "label every unlabelled online tape with its barcode (task)" },
 	{ GET, "tape/drive/{drive}/read-label", h_drive_read_label, TP_PRIV_TAPE_READ, "/tape/device/{drive}", 0,
 	  p_drive_read_label, "labels of the loaded tape" },
 	{ GET, "tape/drive/{drive}/inventory", h_drive_inventory, TP_PRIV_TAPE_READ, "/tape/device/{drive}", 0, p_drive,

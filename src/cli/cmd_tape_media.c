@@ -142,22 +142,6 @@ static void print_report(const tp_args *a, json_t *report)
 	json_decref(report);
 }
 
-/* How many report rows have action "error"; the first one's message into first. */
-static size_t report_errors(json_t *report, char *first, size_t size)
-{
-	size_t n = 0, i;
-	json_t *v;
-	json_array_foreach(report, i, v) {
-		const char *act = tp_json_opt_str(v, "action");
-		if (act && !strcmp(act, "error")) {
-			if (!n++)
-				snprintf(first, size, "%s: %s", tp_json_opt_str(v, "label-text") ? tp_json_opt_str(v, "label-text") : "?",
-					 tp_json_opt_str(v, "message") ? tp_json_opt_str(v, "message") : "failed");
-		}
-	}
-	return n;
-}
-
 int cmd_tape_barcode_label(int argc, char **argv, tp_err *err)
 {
 	static const char *const allowed[] = { "drive", "pool", NULL };
@@ -175,7 +159,7 @@ int cmd_tape_barcode_label(int argc, char **argv, tp_err *err)
 	tp_tape_inventory_opts o = { .barcode_label = 1, .pool = pool };
 	if (r == 0 && (r = tp_tape_inventory_run(&c.s, &c.inv, c.db, &o, &report, err)) == 0) {
 		char first[1200] = "";
-		size_t nerr = report_errors(report, first, sizeof(first));
+		size_t nerr = tp_tape_inventory_report_errors(report, first, sizeof(first));
 		print_report(&c.a, report);
 		if (nerr)
 			r = tp_err_set(err, -EIO, "%zu tape(s) not labelled; %s", nerr, first);

@@ -510,3 +510,18 @@ out:
 	*report = arr;
 	return 0;
 }
+
+size_t tp_tape_inventory_report_errors(const json_t *report, char *first, size_t size)
+{
+	size_t n = 0, i;
+	const json_t *v;
+	json_array_foreach(report, i, v) {
+		const char *act = tp_json_opt_str(v, "action");
+		if (act && !strcmp(act, "error")) {
+			if (!n++)
+				snprintf(first, size, "%s: %s", tp_json_opt_str(v, "label-text") ? tp_json_opt_str(v, "label-text") : "?",
+					 tp_json_opt_str(v, "message") ? tp_json_opt_str(v, "message") : "failed");
+		}
+	}
+	return n;
+}

@@ -89,6 +89,8 @@ typedef struct tp_tape_inventory_opts {
  */
 int tp_tape_inventory_run(tp_tape_session *s, tp_inventory *inv, tp_catalog_db *db,
 			  const tp_tape_inventory_opts *o, json_t **report, tp_err *err);
+/* How many report rows are errors ("action": "error"); the first as "LABEL: message" into first. */
+size_t tp_tape_inventory_report_errors(const json_t *report, char *first, size_t size);
 
 /* The loaded tape's labels as JSON ({"label":{..},"media-set-label":{..}|null}, key config omitted). */
 json_t *tp_tape_labels_to_json(const tp_media_label *ml, const tp_media_set_label *msl);

@@ -111,6 +111,18 @@ grep -q "statistics: {" <<<"$(task_log "$up")" || fail "verbose catalog log"
 run_task eject-media POST tape/drive/d0/eject-media >/dev/null
 [ "$(slot_label slot 1)" = AAA001 ] || fail "eject did not put AAA001 back"
 
+# barcode-label-media: the blank BBB001 gets its barcode as label, in pool p1; AAA001 (labelled) and the
+# cleaning cartridge are left alone
+expect_status 400 POST tape/drive/d0/barcode-label-media '{"pool":"nopool"}' | grep -q "parameter 'pool'" ||
+	fail "barcode-label-media: unknown pool"
+expect_status 400 POST tape/drive/solo/barcode-label-media | grep -q "no changer" || fail "barcode-label-media without changer"
+AUTH=$RD expect_status 403 POST tape/drive/d0/barcode-label-media | grep -q "lacks Tape.Write" || fail "reader barcode-label"
+up=$(run_task barcode-label-media POST tape/drive/d0/barcode-label-media '{"pool":"p1"}')
+grep -q "BBB001: labelled" <<<"$(task_log "$up")" || fail "barcode-label log: $(task_log "$up")"
+[ "$(json_get "$(tapir media list --output-format json)" 'sorted((m["label-text"], m.get("pool")) for m in j)')" = \
+	"[('AAA001', 'p1'), ('BBB001', 'p1')]" ] || fail "inventory after barcode-label-media: $(tapir media list)"
+[ "$(slot_label slot 4)" = BBB001 ] || fail "BBB001 not back in slot 4"
+
 # garbage collection: a task, then its status
 out=$(expect_status 200 GET admin/datastore/store1/gc)
 [ "$(json_get "$out" 'j["data"]["index-file-count"], "upid" in j["data"]')" = "(0, False)" ] || fail "gc status before: $out"
