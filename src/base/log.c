@@ -36,6 +36,7 @@ void tp_log_set_sink(tp_log_sink sink, void *ctx)
 
 void tp_log_set_level(enum tp_log_level max) { log_max = (int)max; }
 void tp_log_set_quiet(int quiet) { log_quiet = quiet; }
+int tp_log_quiet(void) { return log_quiet; }
 
 void tp_log(enum tp_log_level lvl, const char *fmt, ...)
 {

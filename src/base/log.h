@@ -25,5 +25,6 @@ void tp_log_get_thread_sink(tp_log_sink *sink, void **ctx);
 void tp_log_set_level(enum tp_log_level max);
 /* When quiet, the default stderr sink prints only warnings and errors. */
 void tp_log_set_quiet(int quiet);
+int tp_log_quiet(void);
 
 #endif

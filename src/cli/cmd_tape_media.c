@@ -1,4 +1,5 @@
 /* `tapir tape label|barcode-label|load-media|unload|eject|read-label|inventory|status|catalog`: tapes in drives. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "tape/pool_config.h"
 #include "tape/tape_inventory.h"
 #include "tape/tape_session.h"
+#include "task/task.h"
 
 /* Everything one handler holds open; closed in reverse by cm_close. */
 typedef struct cm_ctx {
@@ -26,10 +28,15 @@ typedef struct cm_ctx {
 	int have_inv;
 	tp_catalog_db *db;
 	char owner[96];
+	tp_task *task;      /* the worker task of a command that changes something, as its API twin */
 } cm_ctx;
 
-static void cm_close(cm_ctx *c)
+/* Closes what cm_open opened and finishes the task with r; returns r. */
+static int cm_close(cm_ctx *c, int r, const tp_err *err)
 {
+	if (c->task)
+		tp_task_finish(c->task, r, r < 0 ? err->msg : NULL);
+	c->task = NULL;
 	tp_catalog_close(c->db);
 	c->db = NULL;
 	if (c->have_inv)
@@ -38,14 +45,18 @@ static void cm_close(cm_ctx *c)
 	if (c->have_session)
 		tp_tape_session_close(&c->s);
 	c->have_session = 0;
+	return r;
 }
 
 /*
  * Parses argv, then opens the drive session (--drive, else $TAPIR_TAPE_DRIVE)
- * and, when asked, the inventory and the catalog.
+ * and, when asked, the inventory and the catalog.  With a task_type, starts
+ * the worker task its API twin runs (same type and id, in `tapir task
+ * list`), once the drive is ours: a busy drive is refused without a task.
  */
-static int cm_open(cm_ctx *c, const char *cmd, int argc, char **argv, const char *const *allowed,
-		   const char *const *flags, int npos, const char *usage, int need_inv, tp_err *err)
+static int cm_open(cm_ctx *c, const char *cmd, const char *task_type, int argc, char **argv,
+		   const char *const *allowed, const char *const *flags, int npos, const char *usage, int need_inv,
+		   tp_err *err)
 {
 	memset(c, 0, sizeof(*c));
 	int r = tp_args_parse(&c->a, argc, argv, allowed, flags, err);
@@ -65,12 +76,55 @@ static int cm_open(cm_ctx *c, const char *cmd, int argc, char **argv, const char
 	if ((r = tp_tape_session_open(&c->s, drive, c->owner, -1, err)) < 0)
 		return r;
 	c->have_session = 1;
-	if (!need_inv)
+	if (need_inv) {
+		if ((r = tp_inventory_open(&c->inv, NULL, c->owner, err)) < 0)
+			return r;
+		c->have_inv = 1;
+		if ((r = tp_catalog_open(&c->db, NULL, err)) < 0)
+			return r;
+	}
+	if (!task_type)
 		return 0;
-	if ((r = tp_inventory_open(&c->inv, NULL, c->owner, err)) < 0)
+	if (!strcmp(task_type, "barcode-label-media") && !c->s.changer) /* refused before a task, as the API does */
+		return tp_err_set(err, -EINVAL, "drive %s has no changer: barcode-label needs one (use 'tape label')",
+				  c->s.name);
+	char id[TP_DRIVE_NAME_MAX + TP_LABEL_TEXT_MAX + 2];
+	if (!strcmp(task_type, "load-media"))
+		snprintf(id, sizeof(id), "%s:%s", c->s.name, c->a.pos[0]);
+	else
+		snprintf(id, sizeof(id), "%s", c->s.name);
+	if ((r = tp_task_start(task_type, id, "root@pam", &c->task, err)) < 0)
 		return r;
-	c->have_inv = 1;
-	return tp_catalog_open(&c->db, NULL, err);
+	/* as these commands printed before they were tasks: progress on stdout, only problems on stderr */
+	tp_task_set_echo(c->task, TP_TASK_ECHO_SPLIT);
+	if (c->a.out == TP_OUT_TEXT) {
+		printf("task %s\n", tp_task_upid(c->task));
+		fflush(stdout);
+	}
+	return 0;
+}
+
+/* The result line of a task: on stdout in text mode (the caller prints JSON), always in the task's log. */
+static void cm_result(cm_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cm_result(cm_ctx *c, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (c->a.out == TP_OUT_TEXT)
+		printf("%s\n", line);
+	if (c->task)
+		tp_task_note(c->task, "%s", line);
+}
+
+/* The task's UPID in a JSON result object. */
+static json_t *with_upid(cm_ctx *c, json_t *o)
+{
+	if (o && c->task)
+		json_object_set_new(o, "upid", json_string(tp_task_upid(c->task)));
+	return o;
 }
 
 static void print_labels_text(const tp_media_label *ml, const tp_media_set_label *msl)
@@ -100,22 +154,19 @@ int cmd_tape_label(int argc, char **argv, tp_err *err)
 	static const char *const allowed[] = { "drive", "label-text", "pool", NULL };
 	static const char *const usage = "tapir tape label --drive D --label-text T [--pool P]";
 	cm_ctx c;
-	int r = cm_open(&c, "label", argc, argv, allowed, NULL, 0, usage, 1, err);
+	int r = cm_open(&c, "label", "label-media", argc, argv, allowed, NULL, 0, usage, 1, err);
 	const char *text = tp_args_get(&c.a, "label-text");
 	if (r == 0 && !text)
 		r = tp_err_set(err, -EINVAL, "--label-text is required; usage: %s", usage);
 	tp_media_label ml;
 	if (r == 0 && (r = tp_tape_label_media(&c.s, &c.inv, c.db, text, tp_args_get(&c.a, "pool"), &ml, err)) == 0) {
-		if (c.a.out == TP_OUT_TEXT) {
-			char u[37];
-			tp_uuid_unparse(ml.uuid, u);
-			printf("labelled tape %s (uuid %s)%s%s\n", ml.label_text, u, ml.pool[0] ? " in pool " : "", ml.pool);
-		} else {
-			tp_print_json(&c.a, tp_media_label_to_json(&ml));
-		}
+		char u[37];
+		tp_uuid_unparse(ml.uuid, u);
+		cm_result(&c, "labelled tape %s (uuid %s)%s%s", ml.label_text, u, ml.pool[0] ? " in pool " : "", ml.pool);
+		if (c.a.out != TP_OUT_TEXT)
+			tp_print_json(&c.a, with_upid(&c, tp_media_label_to_json(&ml)));
 	}
-	cm_close(&c);
-	return r;
+	return cm_close(&c, r, err);
 }
 
 static void print_report(const tp_args *a, json_t *report)
@@ -147,7 +198,7 @@ int cmd_tape_barcode_label(int argc, char **argv, tp_err *err)
 	static const char *const allowed[] = { "drive", "pool", NULL };
 	static const char *const usage = "tapir tape barcode-label --drive D [--pool P]";
 	cm_ctx c;
-	int r = cm_open(&c, "barcode-label", argc, argv, allowed, NULL, 0, usage, 1, err);
+	int r = cm_open(&c, "barcode-label", "barcode-label-media", argc, argv, allowed, NULL, 0, usage, 1, err);
 	const char *pool = tp_args_get(&c.a, "pool");
 	if (r == 0 && pool) {
 		tp_pool_config cfg;
@@ -164,8 +215,7 @@ int cmd_tape_barcode_label(int argc, char **argv, tp_err *err)
 		if (nerr)
 			r = tp_err_set(err, -EIO, "%zu tape(s) not labelled; %s", nerr, first);
 	}
-	cm_close(&c);
-	return r;
+	return cm_close(&c, r, err);
 }
 
 int cmd_tape_load_media(int argc, char **argv, tp_err *err)
@@ -173,7 +223,7 @@ int cmd_tape_load_media(int argc, char **argv, tp_err *err)
 	static const char *const allowed[] = { "drive", NULL };
 	static const char *const usage = "tapir tape load-media --drive D LABEL";
 	cm_ctx c;
-	int r = cm_open(&c, "load-media", argc, argv, allowed, NULL, 1, usage, 0, err);
+	int r = cm_open(&c, "load-media", "load-media", argc, argv, allowed, NULL, 1, usage, 0, err);
 	if (r == 0 && (r = tp_tape_load_cartridge(&c.s, c.a.pos[0], err)) == 0) {
 		/* report what is in it: a standalone non-virtual drive takes whatever was inserted */
 		tp_media_label ml;
@@ -181,15 +231,13 @@ int cmd_tape_load_media(int argc, char **argv, tp_err *err)
 		tp_err lerr = { 0 };
 		int lr = tp_tape_read_labels(&c.s, &ml, NULL, &has_set, &lerr);
 		const char *found = lr == 0 ? ml.label_text : NULL;
-		if (c.a.out == TP_OUT_TEXT)
-			printf("loaded %s into drive %s%s%s\n", c.a.pos[0], c.s.name, found ? ", label " : " (blank or unreadable)",
-			       found ? found : "");
-		else
-			tp_print_json(&c.a, json_pack("{s:s,s:s,s:o}", "drive", c.s.name, "loaded", c.a.pos[0], "label-text",
-						      found ? json_string(found) : json_null()));
+		cm_result(&c, "loaded %s into drive %s%s%s", c.a.pos[0], c.s.name, found ? ", label " : " (blank or unreadable)",
+			  found ? found : "");
+		if (c.a.out != TP_OUT_TEXT)
+			tp_print_json(&c.a, with_upid(&c, json_pack("{s:s,s:s,s:o}", "drive", c.s.name, "loaded", c.a.pos[0],
+								    "label-text", found ? json_string(found) : json_null())));
 	}
-	cm_close(&c);
-	return r;
+	return cm_close(&c, r, err);
 }
 
 static int unload_common(int argc, char **argv, int eject, tp_err *err)
@@ -198,8 +246,8 @@ static int unload_common(int argc, char **argv, int eject, tp_err *err)
 	static const char *const allowed_eject[] = { "drive", NULL };
 	cm_ctx c;
 	const char *usage = eject ? "tapir tape eject --drive D" : "tapir tape unload --drive D [--target-slot N]";
-	int r = cm_open(&c, eject ? "eject" : "unload", argc, argv, eject ? allowed_eject : allowed_unload, NULL, 0,
-			usage, 0, err);
+	int r = cm_open(&c, eject ? "eject" : "unload", eject ? "eject-media" : "unload-media", argc, argv,
+			eject ? allowed_eject : allowed_unload, NULL, 0, usage, 0, err);
 	unsigned long long slot = 0;
 	if (r == 0 && (r = tp_args_u64(&c.a, "target-slot", 0, 0, &slot, err)) == 0 && slot && !c.s.changer)
 		r = tp_err_set(err, -EINVAL, "drive %s has no changer: --target-slot needs one", c.s.name);
@@ -209,22 +257,20 @@ static int unload_common(int argc, char **argv, int eject, tp_err *err)
 	if (r == 0 && (r = tp_tape_unload_to_slot(&c.s, (unsigned)slot, &to, err)) >= 0) {
 		int did = r;
 		r = 0;
-		if (c.a.out == TP_OUT_TEXT) {
-			if (!did)
-				printf("drive %s is empty\n", c.s.name);
-			else if (c.s.changer)
-				printf("unloaded drive %s to slot %u of changer %s\n", c.s.name, to, c.s.changer_name);
-			else
-				printf("%s drive %s\n", eject ? "ejected the tape from" : "unloaded", c.s.name);
-		} else {
+		if (!did)
+			cm_result(&c, "drive %s is empty", c.s.name);
+		else if (c.s.changer)
+			cm_result(&c, "unloaded drive %s to slot %u of changer %s", c.s.name, to, c.s.changer_name);
+		else
+			cm_result(&c, "%s drive %s", eject ? "ejected the tape from" : "unloaded", c.s.name);
+		if (c.a.out != TP_OUT_TEXT) {
 			json_t *o = json_pack("{s:s,s:b}", "drive", c.s.name, "unloaded", did);
 			if (did && c.s.changer)
 				json_object_set_new(o, "slot", json_integer(to));
-			tp_print_json(&c.a, o);
+			tp_print_json(&c.a, with_upid(&c, o));
 		}
 	}
-	cm_close(&c);
-	return r;
+	return cm_close(&c, r, err);
 }
 
 int cmd_tape_unload(int argc, char **argv, tp_err *err) { return unload_common(argc, argv, 0, err); }
@@ -237,7 +283,7 @@ int cmd_tape_read_label(int argc, char **argv, tp_err *err)
 	static const char *const usage = "tapir tape read-label --drive D [--inventorize]";
 	cm_ctx c;
 	int inventorize = 0;
-	int r = cm_open(&c, "read-label", argc, argv, allowed, flags, 0, usage, 0, err);
+	int r = cm_open(&c, "read-label", NULL, argc, argv, allowed, flags, 0, usage, 0, err);
 	if (r == 0) {
 		inventorize = tp_args_flag(&c.a, "inventorize");
 		if (inventorize) {
@@ -271,8 +317,7 @@ int cmd_tape_read_label(int argc, char **argv, tp_err *err)
 	}
 	if (has_set)
 		tp_media_set_label_clear(&msl);
-	cm_close(&c);
-	return r;
+	return cm_close(&c, r, err);
 }
 
 int cmd_tape_inventory(int argc, char **argv, tp_err *err)
@@ -281,14 +326,13 @@ int cmd_tape_inventory(int argc, char **argv, tp_err *err)
 	static const char *const flags[] = { "read-all-labels", "catalog", NULL };
 	static const char *const usage = "tapir tape inventory --drive D [--read-all-labels] [--catalog]";
 	cm_ctx c;
-	int r = cm_open(&c, "inventory", argc, argv, allowed, flags, 0, usage, 1, err);
+	int r = cm_open(&c, "inventory", "inventory-update", argc, argv, allowed, flags, 0, usage, 1, err);
 	json_t *report = NULL;
 	tp_tape_inventory_opts o = { .read_all_labels = tp_args_flag(&c.a, "read-all-labels"),
 				     .catalog = tp_args_flag(&c.a, "catalog") };
 	if (r == 0 && (r = tp_tape_inventory_run(&c.s, &c.inv, c.db, &o, &report, err)) == 0)
 		print_report(&c.a, report);
-	cm_close(&c);
-	return r;
+	return cm_close(&c, r, err);
 }
 
 /*
@@ -315,7 +359,7 @@ int cmd_tape_status(int argc, char **argv, tp_err *err)
 	static const char *const allowed[] = { "drive", NULL };
 	static const char *const usage = "tapir tape status --drive D";
 	cm_ctx c;
-	int r = cm_open(&c, "status", argc, argv, allowed, NULL, 0, usage, 0, err);
+	int r = cm_open(&c, "status", NULL, argc, argv, allowed, NULL, 0, usage, 0, err);
 	tp_drive_status st;
 	if (r == 0 && (r = tp_drive_get_status(c.s.drive, &st, err)) == 0) {
 		tp_drive_diag g;
@@ -353,8 +397,7 @@ int cmd_tape_status(int argc, char **argv, tp_err *err)
 			tp_print_json(&c.a, o);
 		}
 	}
-	cm_close(&c);
-	return r;
+	return cm_close(&c, r, err);
 }
 
 int cmd_tape_catalog(int argc, char **argv, tp_err *err)
@@ -363,7 +406,7 @@ int cmd_tape_catalog(int argc, char **argv, tp_err *err)
 	static const char *const flags[] = { "scan", "force", NULL };
 	static const char *const usage = "tapir tape catalog --drive D [--scan] [--force]";
 	cm_ctx c;
-	int r = cm_open(&c, "catalog", argc, argv, allowed, flags, 0, usage, 1, err);
+	int r = cm_open(&c, "catalog", "catalog-media", argc, argv, allowed, flags, 0, usage, 1, err);
 	tp_catalog_recover_opts o = { .scan = tp_args_flag(&c.a, "scan"), .force = tp_args_flag(&c.a, "force"),
 				      .owner = c.owner };
 	tp_media_label ml;
@@ -374,12 +417,11 @@ int cmd_tape_catalog(int argc, char **argv, tp_err *err)
 	if (r == 0 && (r = tp_drive_load(c.s.drive, NULL, err)) == 0 &&
 	    (r = tp_catalog_recover_tape(&c.s, &c.inv, c.db, &o, &ml, &msl, &has_set, &st, err)) == 0) {
 		int in_set = has_set && !tp_uuid_is_zero(msl.uuid);
-		if (c.a.out == TP_OUT_TEXT) {
-			char line[512];
-			tp_catalog_scan_summary(ml.label_text, in_set, &st, line, sizeof(line));
-			printf("%s\n", line);
-		} else {
-			json_t *j = tp_catalog_scan_stats_to_json(&st);
+		char line[512];
+		tp_catalog_scan_summary(ml.label_text, in_set, &st, line, sizeof(line));
+		cm_result(&c, "%s", line);
+		if (c.a.out != TP_OUT_TEXT) {
+			json_t *j = with_upid(&c, tp_catalog_scan_stats_to_json(&st));
 			json_object_set_new(j, "label-text", json_string(ml.label_text));
 			char u[37];
 			tp_uuid_unparse(ml.uuid, u);
@@ -399,6 +441,5 @@ int cmd_tape_catalog(int argc, char **argv, tp_err *err)
 	}
 	if (has_set)
 		tp_media_set_label_clear(&msl);
-	cm_close(&c);
-	return r;
+	return cm_close(&c, r, err);
 }

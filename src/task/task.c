@@ -387,7 +387,8 @@ static int status_read(const char *upid, uint64_t pstart, int64_t *endtime, char
 
 /* ---- running a task ---- */
 
-static void task_write(tp_task *t, const char *prefix, const char *msg, int warn)
+/* quiet: never echo this line (tp_task_note) */
+static void task_write(tp_task *t, const char *prefix, const char *msg, int warn, int quiet)
 {
 	char ts[32];
 	tp_time_local(tp_now(), ts);
@@ -404,8 +405,12 @@ static void task_write(tp_task *t, const char *prefix, const char *msg, int warn
 		if (t->fd >= 0 && write(t->fd, line, (size_t)len) < 0) {
 			/* a full log disk must not stop the task; the status file still says how it ended */
 		}
-		if (t->echo)
-			fprintf(stderr, "%s%.*s\n", warn ? (prefix[0] == 'E' ? "error: " : "warning: ") : "", (int)n, p);
+		if (t->echo && !quiet && (warn || !tp_log_quiet())) {
+			FILE *f = t->echo == TP_TASK_ECHO_SPLIT && !warn ? stdout : stderr;
+			fprintf(f, "%s%.*s\n", warn ? (prefix[0] == 'E' ? "error: " : "warning: ") : "", (int)n, p);
+			if (f == stdout)
+				fflush(stdout);
+		}
 		p += n;
 		if (*p == '\n')
 			p++;
@@ -417,7 +422,7 @@ static void task_sink(void *ctx, enum tp_log_level lvl, const char *line)
 {
 	tp_task *t = ctx;
 	const char *prefix = lvl == TP_LOG_ERROR ? "ERROR: " : lvl == TP_LOG_WARN ? "WARN: " : "";
-	task_write(t, prefix, line, lvl <= TP_LOG_WARN);
+	task_write(t, prefix, line, lvl <= TP_LOG_WARN, 0);
 }
 
 void tp_task_log(tp_task *t, const char *fmt, ...)
@@ -427,7 +432,17 @@ void tp_task_log(tp_task *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	task_write(t, "", msg, 0);
+	task_write(t, "", msg, 0, 0);
+}
+
+void tp_task_note(tp_task *t, const char *fmt, ...)
+{
+	char msg[4000];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	task_write(t, "", msg, 0, 1);
 }
 
 void tp_task_warn(tp_task *t, const char *fmt, ...)
@@ -437,7 +452,7 @@ void tp_task_warn(tp_task *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	task_write(t, "WARN: ", msg, 1);
+	task_write(t, "WARN: ", msg, 1, 0);
 }
 
 unsigned tp_task_warnings(const tp_task *t)
@@ -646,8 +661,7 @@ int tp_task_finish(tp_task *t, int rc, const char *err_msg)
 	one_line(status);
 	if (rc < 0) {
 		/* the caller reports the error itself (the CLI's one error line): only the log gets it here */
-		t->echo = 0;
-		tp_task_log(t, "TASK ERROR: %s", status);
+		tp_task_note(t, "TASK ERROR: %s", status);
 	}
 	else
 		tp_task_log(t, "TASK %s", status);

@@ -73,11 +73,19 @@ const char *tp_task_upid(const tp_task *t);
 tp_task *tp_task_current(void);
 /* Appends a timestamped line (each line of a multi-line message) to the task log. */
 void tp_task_log(tp_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A line for the log only, never echoed: the caller shows the same result its own way (stdout). */
+void tp_task_note(tp_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, counted as a warning ("WARN: " prefix). */
 void tp_task_warn(tp_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Warnings logged so far (tp_task_warn and tp_warn/tp_error through the sink). */
 unsigned tp_task_warnings(const tp_task *t);
-/* Whether to echo log lines to stderr (default 1). */
+/*
+ * Whether to echo log lines: 0 no, 1 to stderr (the default), or
+ * TP_TASK_ECHO_SPLIT as tp_log does without a task — progress to stdout,
+ * warnings and errors to stderr.  When tp_log_quiet(), only warnings and
+ * errors.
+ */
+#define TP_TASK_ECHO_SPLIT 2
 void tp_task_set_echo(tp_task *t, int echo);
 
 /*

@@ -91,4 +91,25 @@ out=$(tapir tape inventory --drive d1 --output-format json)
 [ "$(action "$out" SOLO01)" = inventoried ] || fail "standalone inventory: $out"
 [ "$(loc SOLO01)" = offline ] || fail "SOLO01 location"
 expect_fail "has no changer" tapir tape barcode-label --drive d1
+
+# the commands that change something ran as worker tasks, as their API twins: listed with their type and
+# drive, the failed barcode-label with its error; the one that could not have the drive left no task
+tasks=$(tapir task list --limit 0 --output-format json)
+types() { json_get "$tasks" "sorted(set(t['worker_type'] for t in j if t['worker_id'] == '$1'))"; }
+[ "$(types d0)" = "['barcode-label-media', 'eject-media', 'inventory-update', 'label-media', 'unload-media']" ] || fail "tasks on d0: $(types d0)"
+[ "$(types d1)" = "['inventory-update', 'label-media']" ] || fail "tasks on d1: $(types d1)"
+json_get "$tasks" "[t['status'] for t in j if t['worker_type'] == 'barcode-label-media']" | grep -q "EEE001: the tape holds data" ||
+	fail "the failed barcode-label task: $tasks"
+json_get "$tasks" "[t['worker_id'] for t in j if t['worker_type'] == 'load-media']" | grep -q "d0:" || fail "load-media id: $tasks"
+out=$(tapir tape label --drive d1 --label-text SOLO02 --output-format json 2>/dev/null || true)
+n0=$(json_get "$(tapir task list --limit 0 --output-format json)" 'len(j)')
+flock "$TAPIR_HOME/run/drive-lock/d1" -c 'sleep 12' & # the CLI waits 10 s for a drive
+holder=$!
+sleep 0.3
+expect_fail "drive d1 is in use|locked" tapir tape unload --drive d1
+wait "$holder"
+[ "$(json_get "$(tapir task list --limit 0 --output-format json)" 'len(j)')" = "$n0" ] || fail "a busy drive started a task"
+upid=$(json_get "$(tapir tape unload --drive d1 --output-format json)" 'j["upid"]')
+tapir task log "$upid" | grep -q "unloaded drive d1" || fail "the result is not in the task log: $(tapir task log "$upid")"
+tapir task log "$upid" | tail -n 1 | grep -q "TASK OK" || fail "task end: $(tapir task log "$upid")"
 echo OK
