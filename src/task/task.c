@@ -425,35 +425,24 @@ static void task_sink(void *ctx, enum tp_log_level lvl, const char *line)
 	task_write(t, prefix, line, lvl <= TP_LOG_WARN, 0);
 }
 
-void tp_task_log(tp_task *t, const char *fmt, ...)
+static void task_vwrite(tp_task *t, const char *prefix, int warn, int quiet, const char *fmt, va_list ap)
 {
 	char msg[4000];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	task_write(t, "", msg, 0, 0);
+	task_write(t, prefix, msg, warn, quiet);
 }
 
-void tp_task_note(tp_task *t, const char *fmt, ...)
-{
-	char msg[4000];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	task_write(t, "", msg, 0, 1);
-}
+#define TASK_WRITE_VA(t, prefix, warn, quiet, fmt)                  \
+	do {                                                        \
+		va_list ap;                                         \
+		va_start(ap, fmt);                                  \
+		task_vwrite(t, prefix, warn, quiet, fmt, ap);       \
+		va_end(ap);                                         \
+	} while (0)
 
-void tp_task_warn(tp_task *t, const char *fmt, ...)
-{
-	char msg[4000];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	task_write(t, "WARN: ", msg, 1, 0);
-}
+void tp_task_log(tp_task *t, const char *fmt, ...) { TASK_WRITE_VA(t, "", 0, 0, fmt); }
+void tp_task_note(tp_task *t, const char *fmt, ...) { TASK_WRITE_VA(t, "", 0, 1, fmt); }
+void tp_task_warn(tp_task *t, const char *fmt, ...) { TASK_WRITE_VA(t, "WARN: ", 1, 0, fmt); }
 
 unsigned tp_task_warnings(const tp_task *t)
 {
