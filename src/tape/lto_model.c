@@ -165,6 +165,7 @@ static const char *step_name(enum tp_lto_step_kind k)
 	case TP_LTO_STEP_LOCATE: return "locate";
 	case TP_LTO_STEP_READ: return "read";
 	case TP_LTO_STEP_WRITE: return "write";
+	case TP_LTO_STEP_IN_DRIVE: return "in-drive";
 	}
 	return "?";
 }
@@ -179,8 +180,9 @@ int tp_lto_estimate_plan(const tp_lto_gen *g, const tp_lto_step *steps, size_t n
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < n; i++) {
 		const tp_lto_step *s = &steps[i];
-		int needs_tape = s->kind != TP_LTO_STEP_CHANGER_MOVE && s->kind != TP_LTO_STEP_LOAD;
-		if ((unsigned)s->kind > TP_LTO_STEP_WRITE)
+		int needs_tape = s->kind != TP_LTO_STEP_CHANGER_MOVE && s->kind != TP_LTO_STEP_LOAD &&
+				 s->kind != TP_LTO_STEP_IN_DRIVE;
+		if ((unsigned)s->kind > TP_LTO_STEP_IN_DRIVE)
 			return tp_err_set(err, -EINVAL, "plan step %zu: unknown kind %d", i, (int)s->kind);
 		if (needs_tape && !loaded)
 			return tp_err_set(err, -EINVAL, "plan step %zu (%s): no cartridge loaded", i,
@@ -190,11 +192,17 @@ int tp_lto_estimate_plan(const tp_lto_gen *g, const tp_lto_step *steps, size_t n
 			out->changer_s += TP_LTO_CHANGER_MOVE_S;
 			break;
 		case TP_LTO_STEP_LOAD:
+		case TP_LTO_STEP_IN_DRIVE:
 			if (loaded)
-				return tp_err_set(err, -EINVAL, "plan step %zu (load): a cartridge is already loaded", i);
-			out->load_s += g->load_s;
+				return tp_err_set(err, -EINVAL, "plan step %zu (%s): a cartridge is already loaded", i,
+						  step_name(s->kind));
+			if (s->kind == TP_LTO_STEP_IN_DRIVE && s->arg > limit)
+				return tp_err_set(err, -EINVAL, "plan step %zu (in-drive): position %llu beyond the cartridge", i,
+						  (unsigned long long)s->arg);
+			if (s->kind == TP_LTO_STEP_LOAD)
+				out->load_s += g->load_s;
 			loaded = 1;
-			pos = 0;
+			pos = s->kind == TP_LTO_STEP_LOAD ? 0 : s->arg;
 			break;
 		case TP_LTO_STEP_UNLOAD:
 			out->rewind_s += tp_lto_rewind_seconds(g, scaled(pos, scale));

@@ -106,6 +106,7 @@ enum tp_lto_step_kind {
 	TP_LTO_STEP_LOCATE,       /* to byte position `arg` */
 	TP_LTO_STEP_READ,         /* read `arg` bytes forward from the position */
 	TP_LTO_STEP_WRITE,        /* write `arg` bytes */
+	TP_LTO_STEP_IN_DRIVE,     /* the cartridge is in the drive already, at byte position `arg`: no cost */
 };
 
 typedef struct tp_lto_step {

@@ -682,7 +682,13 @@ static size_t load_steps(tp_lto_step *st, int loaded, int robot)
 static size_t tape_steps(const tp_restore_plan *P, const tp_restore_request *req, size_t t, int loaded, int robot,
 			 tp_lto_step *st)
 {
-	size_t n = load_steps(st, loaded, robot);
+	size_t n = 0;
+	if (P->tapes[t].preloaded) { /* in the drive already: its labels are read again, nothing moves */
+		st[n++] = (tp_lto_step){ TP_LTO_STEP_IN_DRIVE, 0 };
+		st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, LABEL_BYTES };
+	} else {
+		n = load_steps(st, loaded, robot);
+	}
 	uint64_t pos = 0, mpos = LABEL_BYTES;
 	for (size_t k = P->tapes[t].first_read; k < P->tapes[t].first_read + P->tapes[t].nreads; k++) {
 		const tp_restore_read *rd = &P->reads[k];
@@ -698,18 +704,43 @@ static size_t tape_steps(const tp_restore_plan *P, const tp_restore_request *req
 }
 
 /*
+ * A needed tape already in one of the restore's changer drives stays
+ * there: that drive reads it first, without a load (and without the
+ * unload and reload a tape read later in sequence order would cost).
+ */
+static void pin_loaded(tp_restore_plan *P, const tp_restore_request *req)
+{
+	int ndrives = req->ndrives > 0 ? req->ndrives : 1;
+	for (int d = 0; req->loaded && d < ndrives; d++) {
+		const char *l = req->loaded[d];
+		for (size_t t = 0; l && *l && t < P->ntapes; t++)
+			if (!P->tapes[t].preloaded && !strcmp(P->tapes[t].label, l)) {
+				P->tapes[t].drive = d;
+				P->tapes[t].preloaded = 1;
+				break;
+			}
+	}
+}
+
+/*
  * Several drives: each tape goes to the drive with the least estimated
  * work so far, the longest tapes first (LPT), so that the slowest drive —
  * the elapsed time — finishes as early as the tapes allow; round robin put
- * a small tape beside the largest one.  Each drive still reads its tapes
- * in sequence order.  Ties go to the lower drive and tape, so the plan is
- * deterministic.
+ * a small tape beside the largest one.  A tape already in a drive stays
+ * there (pin_loaded) and counts as that drive's work from the start.  Each
+ * drive reads its tapes in sequence order after that one.  Ties go to the
+ * lower drive and tape, so the plan is deterministic.
  */
 static int assign_drives(tp_restore_plan *P, const tp_restore_request *req, tp_err *err)
 {
 	int ndrives = req->ndrives > 0 ? req->ndrives : 1, r = 0;
-	if (ndrives < 2 || P->ntapes < 2)
+	pin_loaded(P, req);
+	if (ndrives < 2 || P->ntapes < 2) {
+		for (size_t t = 0; t < P->ntapes; t++)
+			if (!P->tapes[t].preloaded)
+				P->tapes[t].drive = 0;
 		return 0;
+	}
 	size_t maxreads = 0;
 	for (size_t t = 0; t < P->ntapes; t++)
 		if (P->tapes[t].nreads > maxreads)
@@ -738,7 +769,12 @@ static int assign_drives(tp_restore_plan *P, const tp_restore_request *req, tp_e
 			order[j] = order[j - 1];
 			order[j - 1] = x;
 		}
+	for (size_t t = 0; t < P->ntapes; t++)
+		if (P->tapes[t].preloaded && P->tapes[t].drive < 64)
+			load[P->tapes[t].drive] += cost[t];
 	for (size_t i = 0; i < P->ntapes; i++) {
+		if (P->tapes[order[i]].preloaded)
+			continue;
 		int best = 0;
 		for (int d = 1; d < ndrives; d++)
 			if (load[d] < load[best])
@@ -773,12 +809,13 @@ static int estimate(tp_restore_plan *P, const tp_restore_request *req, tp_err *e
 	for (int d = 0; r == 0 && d < ndrives; d++) {
 		size_t n = 0;
 		int loaded = 0, robot = d >= 32 || !(req->standalone & (1u << d));
-		for (size_t t = 0; t < P->ntapes; t++) {
-			if (P->tapes[t].drive != d)
-				continue;
-			n += tape_steps(P, req, t, loaded, robot, st + n);
-			loaded = 1;
-		}
+		for (int pass = 0; pass < 2; pass++) /* the tape in the drive first, as the executor reads them */
+			for (size_t t = 0; t < P->ntapes; t++) {
+				if (P->tapes[t].drive != d || P->tapes[t].preloaded != !pass)
+					continue;
+				n += tape_steps(P, req, t, loaded, robot, st + n);
+				loaded = 1;
+			}
 		tp_lto_estimate e;
 		if (n && (r = tp_lto_estimate_plan(gen_of(req), st, n, req->media_bytes, &e, err)) == 0) {
 			estimate_add(out, &e);
@@ -948,6 +985,8 @@ json_t *tp_restore_plan_json(const tp_restore_plan *P)
 		json_array_append_new(tapes, json_pack("{s:I,s:s,s:I,s:I,s:I,s:o}", "seq", (json_int_t)T->seq, "label",
 						       T->label, "bytes", (json_int_t)T->bytes, "locates",
 						       (json_int_t)T->locates, "drive", (json_int_t)T->drive, "reads", reads));
+		if (T->preloaded)
+			json_object_set_new(json_array_get(tapes, json_array_size(tapes) - 1), "in-drive", json_true());
 	}
 	return json_pack("{s:s,s:o,s:o,s:I,s:I,s:I,s:f,s:f}", "media-set", su, "snapshots", snaps, "tapes", tapes,
 			 "chunks-needed", (json_int_t)P->chunks_needed, "chunks-present", (json_int_t)P->chunks_present,

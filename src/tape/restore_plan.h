@@ -81,6 +81,7 @@ typedef struct tp_restore_tape {
 	size_t first_read, nreads;  /* slice of plan->reads */
 	uint64_t bytes, blocks, locates;
 	int drive;                  /* which drive handles it */
+	int preloaded;              /* it was in that drive when the plan was made: read first, no load */
 } tp_restore_tape;
 
 typedef struct tp_restore_plan {
@@ -131,6 +132,7 @@ typedef struct tp_restore_request {
 	const char *const *drives;
 	int ndrives;
 	unsigned standalone;         /* bit d: drive d has no changer (no robot moves in the estimate) */
+	const char *const *loaded;   /* loaded[d]: label of the tape in changer drive d (NULL or "": none or unknown) */
 	const tp_lto_gen *gen;       /* timing model for the estimate */
 	uint64_t media_bytes;        /* cartridge size the model scales (0 = real) */
 } tp_restore_request;

@@ -801,8 +801,10 @@ static void *drive_main(void *arg)
 	struct drive_thread *D = arg;
 	struct rjob *J = D->J;
 	tp_thread_ctx_set(&D->ctx);
-	for (size_t t = 0; t < J->plan.ntapes; t++) {
-		if (J->plan.tapes[t].drive != D->idx)
+	/* the tape found in the drive first (pass 0), then the others in sequence order */
+	for (size_t i = 0; i < 2 * J->plan.ntapes; i++) {
+		size_t t = i % J->plan.ntapes;
+		if (J->plan.tapes[t].drive != D->idx || J->plan.tapes[t].preloaded != (i < J->plan.ntapes))
 			continue;
 		tp_err e = { 0 };
 		tp_tape_session *S = &J->sess[D->idx];
@@ -995,33 +997,39 @@ static int scan_plan(struct rjob *J, tp_inventory *inv, const uint8_t set[16], c
 	return r;
 }
 
-/*
- * A needed tape already in one of our changer drives is given to that drive:
- * no robot move for it, and no drive thread has to take it out of a drive
- * another thread of this restore holds.
- */
-static void claim_loaded_tapes(struct rjob *J)
+/* The label of the tape in each of our changer drives ("" when empty, standalone or unknown). */
+static void loaded_labels(struct rjob *J, char labels[][TP_LABEL_TEXT_MAX + 1])
 {
 	for (int i = 0; i < J->nsess; i++) {
 		tp_tape_session *S = &J->sess[i];
-		if (!S->changer)
-			continue;
 		tp_changer_status st;
-		if (tp_changer_get_status(S->changer, &st, NULL) < 0)
+		labels[i][0] = 0;
+		if (!S->changer || tp_changer_get_status(S->changer, &st, NULL) < 0)
 			continue;
-		for (size_t k = 0; k < st.ndrives; k++) {
-			if (st.drives[k].number != (unsigned)S->drivenum || !st.drives[k].full)
-				continue;
-			for (size_t t = 0; t < J->plan.ntapes; t++) {
-				tp_restore_tape *T = &J->plan.tapes[t];
-				if (T->drive != i && !strcmp(T->label, st.drives[k].label)) {
-					tp_info("tape %s is in drive %s already: it is read there", T->label, S->name);
-					T->drive = i;
-				}
-			}
-		}
+		for (size_t k = 0; k < st.ndrives; k++)
+			if (st.drives[k].number == (unsigned)S->drivenum && st.drives[k].full)
+				snprintf(labels[i], sizeof(labels[i]), "%s", st.drives[k].label);
 		tp_changer_status_free(&st);
 	}
+}
+
+/*
+ * A needed tape already in one of our changer drives is read by that drive,
+ * first: no robot move and no load for it, and no drive thread has to take
+ * it out of a drive another thread of this restore holds.  The planner pins
+ * them (the estimate knows); the scan plan of a set without catalog here.
+ */
+static void claim_loaded_tapes(struct rjob *J, char labels[][TP_LABEL_TEXT_MAX + 1])
+{
+	for (int i = 0; i < J->nsess; i++)
+		for (size_t t = 0; labels[i][0] && t < J->plan.ntapes; t++) {
+			tp_restore_tape *T = &J->plan.tapes[t];
+			if (strcmp(T->label, labels[i]))
+				continue;
+			tp_info("tape %s is in drive %s already: it is read there first", T->label, J->sess[i].name);
+			T->drive = i;
+			T->preloaded = 1;
+		}
 }
 
 static void cleanup_staging(struct rjob *J)
@@ -1142,16 +1150,22 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 	for (int i = 0; i < J->nsess && i < 32; i++)
 		if (!J->sess[i].changer)
 			req.standalone |= 1u << i; /* the operator swaps tapes: no robot time in the estimate */
+	char labels[8][TP_LABEL_TEXT_MAX + 1];
+	const char *loaded[8];
+	loaded_labels(J, labels);
+	for (int i = 0; i < J->nsess; i++)
+		loaded[i] = labels[i];
+	req.loaded = loaded;
 	if (J->scan) {
 		if ((r = scan_plan(J, &inv, set, pool, err)) < 0)
 			goto out;
-		claim_loaded_tapes(J);
+		claim_loaded_tapes(J, labels);
 		res->plan = tp_restore_plan_json(&J->plan);
 		json_object_set_new(res->plan, "catalog", json_false());
 	} else {
 		if ((r = tp_restore_plan_build(db, &req, &J->plan, err)) < 0)
 			goto out;
-		claim_loaded_tapes(J);
+		claim_loaded_tapes(J, labels);
 		res->plan = tp_restore_plan_json(&J->plan);
 		json_object_set_new(res->plan, "catalog", json_true());
 	}

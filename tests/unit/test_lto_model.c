@@ -246,6 +246,17 @@ static void test_plan(void **state)
 	assert_true(es.total_s < et.total_s);
 	assert_int_equal(tp_lto_read_through(g, 1 << 20, media), 0);
 
+	/* a cartridge in the drive already: no load, and the next locate starts from where it was left */
+	tp_lto_step in_drive[] = { { TP_LTO_STEP_IN_DRIVE, 32ull << 20 }, { TP_LTO_STEP_LOCATE, 0 }, { TP_LTO_STEP_READ, 4ull << 20 } };
+	assert_int_equal(tp_lto_estimate_plan(g, in_drive, 3, media, &e, &err), 0);
+	NEAR(e.load_s, 0.0);
+	NEAR(e.changer_s, 0.0);
+	NEAR(e.locate_s, 65.0);
+	NEAR(e.read_s, 2812.5);
+	tp_lto_step in_loaded[] = { { TP_LTO_STEP_LOAD, 0 }, { TP_LTO_STEP_IN_DRIVE, 0 } };
+	assert_int_equal(tp_lto_estimate_plan(g, in_loaded, 2, media, &e, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "step 1 (in-drive): a cartridge is already loaded"));
+
 	/* errors name the step */
 	tp_lto_step noload[] = { { TP_LTO_STEP_READ, 10 } };
 	assert_int_equal(tp_lto_estimate_plan(g, noload, 1, media, &e, &err), -EINVAL);

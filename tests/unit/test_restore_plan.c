@@ -459,6 +459,59 @@ static void test_chunk_location_out_of_range(void **state)
 	tp_catalog_close(db);
 }
 
+/* A needed tape already in a drive is read there, first and without a load; the estimate knows. */
+static void test_tape_in_drive(void **state)
+{
+	(void)state;
+	tp_err e = { 0 };
+	tp_catalog_db *db;
+	assert_int_equal(tp_catalog_open(&db, NULL, &e), 0);
+	const char *const sel[] = { "src:vm/100/2026-01-01T00:00:00Z", "src:vm/101/2026-01-01T00:00:00Z" };
+	tp_store_map map;
+	tp_restore_request req;
+	request(&req, &map, sel, 2);
+	tp_restore_plan P0, P1, P2;
+	assert_int_equal(tp_restore_plan_build(db, &req, &P0, &e), 0); /* tapes A, B, C; empty drive */
+	assert_int_equal(P0.ntapes, 3);
+	for (size_t t = 0; t < 3; t++)
+		assert_int_equal(P0.tapes[t].preloaded, 0);
+
+	/* one drive holding C (sequence 2): C is pinned, and the drive spares C's load and the unload of B */
+	const char *in_c[] = { LABELS[2] };
+	req.loaded = in_c;
+	int r1 = tp_restore_plan_build(db, &req, &P1, &e);
+	if (r1)
+		print_message("%s\n", e.msg);
+	assert_int_equal(r1, 0);
+	assert_int_equal(P1.tapes[2].preloaded, 1);
+	assert_int_equal(P1.tapes[2].drive, 0);
+	assert_int_equal(P1.tapes[0].preloaded + P1.tapes[1].preloaded, 0);
+	assert_true(P1.estimate.total_s < P0.estimate.total_s - 30);
+	assert_true(P1.estimate.load_s < P0.estimate.load_s);
+	json_t *j = tp_restore_plan_json(&P1);
+	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(j, "tapes"), 2), "in-drive")));
+	assert_null(json_object_get(json_array_get(json_object_get(j, "tapes"), 0), "in-drive"));
+	json_decref(j);
+
+	/* two drives, the second holding A: A stays with it whatever the spread would say; a label no tape has is ignored */
+	static const char *const DRIVES2[] = { "d0", "d1" };
+	const char *in_a[] = { "Z99999L9", LABELS[0] };
+	req.drives = DRIVES2;
+	req.ndrives = 2;
+	req.loaded = in_a;
+	int r2 = tp_restore_plan_build(db, &req, &P2, &e);
+	if (r2)
+		print_message("%s\n", e.msg);
+	assert_int_equal(r2, 0);
+	assert_int_equal(P2.tapes[0].preloaded, 1);
+	assert_int_equal(P2.tapes[0].drive, 1);
+	assert_int_equal(P2.tapes[1].preloaded + P2.tapes[2].preloaded, 0);
+	tp_restore_plan_free(&P0);
+	tp_restore_plan_free(&P1);
+	tp_restore_plan_free(&P2);
+	tp_catalog_close(db);
+}
+
 static void test_no_catalog(void **state)
 {
 	(void)state;
@@ -487,6 +540,7 @@ int main(void)
 		cmocka_unit_test(test_failed_snapshot_leaves_no_target_bit),
 		cmocka_unit_test(test_no_catalog),
 		cmocka_unit_test(test_chunk_location_out_of_range),
+		cmocka_unit_test(test_tape_in_drive),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
