@@ -560,6 +560,48 @@ static int build_reads(struct builder *B, tp_err *err)
 	return 0;
 }
 
+/* object after the label files (media label, filemark, media-set label, filemark): where a load leaves the tape */
+#define FIRST_DATA_OBJECT 4
+
+/* Where the drive stands after read rd: past the archive's filemark when the reader reached the archive's end. */
+static uint64_t pos_after(const tp_restore_read *rd)
+{
+	return rd->first_object + rd->nobjects + (rd->to_file_end ? 1 : 0);
+}
+
+struct file_ends {
+	tp_buf ends; /* (file_nr, end object) pairs of one tape's chunk archives */
+};
+
+static int on_file_end(void *ctx, const tp_tape_file *f)
+{
+	struct file_ends *F = ctx;
+	if (f->kind != TP_TAPE_FILE_CHUNK_ARCHIVE || f->first_block < 0 || f->nblocks < 0)
+		return 0;
+	uint64_t pair[2] = { f->file_nr, (uint64_t)(f->first_block + f->nblocks) };
+	return tp_buf_append(&F->ends, pair, sizeof(pair)) < 0 ? -ENOMEM : 0;
+}
+
+/* Marks the chunk reads of tape t that end with their archive (to_file_end). */
+static int mark_file_ends(struct builder *B, tp_restore_tape *t, tp_err *err)
+{
+	struct file_ends F = { TP_BUF_INIT };
+	int r = tp_catalog_list_tape_files(B->db, t->media, on_file_end, &F, err);
+	for (size_t k = t->first_read; r >= 0 && k < t->first_read + t->nreads; k++) {
+		tp_restore_read *rd = &B->plan->reads[k];
+		for (size_t i = 0; rd->kind == TP_READ_CHUNKS && i + 16 <= F.ends.len; i += 16) {
+			uint64_t pair[2];
+			memcpy(pair, F.ends.data + i, sizeof(pair));
+			if (pair[0] == rd->file_nr) {
+				rd->to_file_end = rd->first_object + rd->nobjects == pair[1];
+				break;
+			}
+		}
+	}
+	tp_buf_free(&F.ends);
+	return r < 0 ? r : 0;
+}
+
 static int build_tapes(struct builder *B, tp_err *err)
 {
 	tp_restore_plan *P = B->plan;
@@ -593,13 +635,15 @@ static int build_tapes(struct builder *B, tp_err *err)
 		memcpy(t->media, ms.members[t->seq], 16);
 		const tp_inventory_entry *e = tp_inventory_find(&inv, t->media);
 		snprintf(t->label, sizeof(t->label), "%s", e ? e->label.label_text : "?");
-		uint64_t pos = 0;
+		if ((r = mark_file_ends(B, t, err)) < 0)
+			break;
+		uint64_t pos = FIRST_DATA_OBJECT;
 		for (size_t k = i; k < j; k++) {
-			t->bytes += P->reads[k].nobjects * TP_TAPE_BLOCK_SIZE;
-			t->blocks += P->reads[k].nobjects;
+			t->bytes += tp_restore_read_bytes(&P->reads[k]);
+			t->blocks += tp_restore_read_bytes(&P->reads[k]) / TP_TAPE_BLOCK_SIZE;
 			if (P->reads[k].first_object != pos)
 				t->locates++;
-			pos = P->reads[k].first_object + P->reads[k].nobjects;
+			pos = pos_after(&P->reads[k]);
 		}
 		i = j;
 	}
@@ -610,13 +654,15 @@ static int build_tapes(struct builder *B, tp_err *err)
 }
 
 /*
- * Byte position of an object for the model.  Filemarks are objects but take
- * (almost) no tape, so object * block size can overshoot near the end of a
- * full cartridge: clamp to the cartridge.
+ * Byte position for the model of an object in file file_nr.  Filemarks are
+ * objects but take (almost) no tape — one ends each of the file_nr files
+ * before it — so they are not counted: counted, the continuous reads of a
+ * nearly full cartridge would run past its end.  Clamped to the cartridge
+ * all the same.
  */
-static uint64_t model_pos(const tp_restore_request *req, uint64_t object, uint64_t len)
+static uint64_t model_pos(const tp_restore_request *req, uint64_t object, uint64_t file_nr, uint64_t len)
 {
-	uint64_t pos = object * TP_TAPE_BLOCK_SIZE;
+	uint64_t pos = (object > file_nr ? object - file_nr : 0) * TP_TAPE_BLOCK_SIZE;
 	if (req->media_bytes && pos + len > req->media_bytes)
 		pos = req->media_bytes > len ? req->media_bytes - len : 0;
 	return pos;
@@ -689,16 +735,16 @@ static size_t tape_steps(const tp_restore_plan *P, const tp_restore_request *req
 	} else {
 		n = load_steps(st, loaded, robot);
 	}
-	uint64_t pos = 0, mpos = LABEL_BYTES;
+	uint64_t pos = FIRST_DATA_OBJECT, mpos = LABEL_BYTES;
 	for (size_t k = P->tapes[t].first_read; k < P->tapes[t].first_read + P->tapes[t].nreads; k++) {
 		const tp_restore_read *rd = &P->reads[k];
-		uint64_t len = model_len(req, rd->nobjects * TP_TAPE_BLOCK_SIZE);
+		uint64_t len = model_len(req, tp_restore_read_bytes(rd)); /* a filemark takes no tape */
 		if (rd->first_object != pos) {
-			mpos = model_pos(req, rd->first_object, len);
+			mpos = model_pos(req, rd->first_object, rd->file_nr, len);
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, mpos };
 		}
 		st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, model_read(req, &mpos, len) };
-		pos = rd->first_object + rd->nobjects;
+		pos = pos_after(rd);
 	}
 	return n;
 }
@@ -1040,7 +1086,7 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 			c->blocks_read += 2;
 			c->bytes_read += LABEL_BYTES;
 			loaded = 1;
-			uint64_t last_file = UINT64_MAX, pos = 0, mpos = LABEL_BYTES;
+			uint64_t last_file = UINT64_MAX, pos = FIRST_DATA_OBJECT, mpos = LABEL_BYTES;
 			for (size_t k = T->first_read; k < T->first_read + T->nreads; k++) {
 				const tp_restore_read *rd = &P->reads[k];
 				if ((phase == 1) != (rd->kind == TP_READ_SNAPSHOT))
@@ -1052,15 +1098,19 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 				if (rd->file_nr == last_file) {
 					from = pos; /* same archive: the read continues */
 					len = to > from ? model_len(req, (to - from) * TP_TAPE_BLOCK_SIZE) : 0;
-				} else {
-					mpos = model_pos(req, from, len);
+				} else if (from != pos) { /* PBS moves only when not at that file already */
+					mpos = model_pos(req, from, rd->file_nr, len);
 					st[n++] = (tp_lto_step){ TP_LTO_STEP_LOCATE, mpos };
 					c->locates++;
 				}
-				if (to > from) {
+				/* a snapshot archive's read ends with its filemark: an object, but no data */
+				uint64_t fm = rd->kind == TP_READ_SNAPSHOT && to > from ? 1 : 0;
+				if (fm)
+					len = model_len(req, (to - from - fm) * TP_TAPE_BLOCK_SIZE);
+				if (to > from + fm) {
 					st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, model_read(req, &mpos, len) };
-					c->blocks_read += to - from;
-					c->bytes_read += (to - from) * TP_TAPE_BLOCK_SIZE;
+					c->blocks_read += to - from - fm;
+					c->bytes_read += (to - from - fm) * TP_TAPE_BLOCK_SIZE;
 				}
 				pos = to;
 				last_file = rd->file_nr;

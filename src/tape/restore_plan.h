@@ -8,6 +8,7 @@
 
 #include "base/digest_set.h"
 #include "base/err.h"
+#include "format/tape_io.h"
 #include "store/datastore.h"
 #include "tape/catalog_db.h"
 #include "tape/lto_model.h"
@@ -70,9 +71,16 @@ typedef struct tp_restore_read {
 	uint64_t first_object;      /* file_first_block + start / payload */
 	uint64_t nobjects;          /* blocks this read covers */
 	uint64_t useful;            /* bytes of needed data in the range */
+	int to_file_end;            /* chunks: the range ends with its archive, whose filemark the reader passes too */
 	int snap;                   /* TP_READ_SNAPSHOT: index into snaps */
 	char store[256];            /* source store of a chunk archive */
 } tp_restore_read;
+
+/* Bytes of data a read covers on tape: its blocks, without a snapshot archive's filemark (nobjects counts it). */
+static inline uint64_t tp_restore_read_bytes(const tp_restore_read *rd)
+{
+	return (rd->kind == TP_READ_SNAPSHOT && rd->nobjects ? rd->nobjects - 1 : rd->nobjects) * TP_TAPE_BLOCK_SIZE;
+}
 
 typedef struct tp_restore_tape {
 	uint64_t seq;

@@ -783,7 +783,7 @@ static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tap
 		}
 		uint64_t got = drive_bytes(S) - before; /* a gap read through counts too */
 		*counted += got;
-		progress(J, rd->nobjects * TP_TAPE_BLOCK_SIZE, got, 0);
+		progress(J, tp_restore_read_bytes(rd), got, 0);
 		/* after an error the position is uncertain: the next read LOCATEs */
 	}
 	return 0;
