@@ -684,6 +684,8 @@ static uint64_t model_read(const tp_restore_request *req, uint64_t *mpos, uint64
 
 /* media label and media-set label: one block each, read at every load */
 #define LABEL_BYTES (2ull * TP_TAPE_BLOCK_SIZE)
+/* a tape found in a drive, where it stands unknown: its rewind is charged the shortest, as the executor counts it */
+#define UNKNOWN_POS 1
 
 static void estimate_add(tp_lto_estimate *sum, const tp_lto_estimate *e)
 {
@@ -701,17 +703,25 @@ static void estimate_add(tp_lto_estimate *sum, const tp_lto_estimate *e)
 /*
  * The model steps of making a tape ready, appended at st: the tape before
  * (when one is loaded) is unloaded — rewind, eject — and moved back to its
- * slot, this one moved in, loaded and its two labels read (tapir and PBS's
- * request_and_load_media check them at every load).  Robot moves only with
- * a changer.  Returns the number of steps (at most 5).
+ * slot; a tape in another drive of the changer (elsewhere) is unloaded
+ * there and moved back to its slot first; then this one is moved in,
+ * loaded and its two labels read (tapir and PBS's request_and_load_media
+ * check them at every load).  Robot moves only with a changer.  Returns the
+ * number of steps (at most LOAD_STEPS_MAX).
  */
-static size_t load_steps(tp_lto_step *st, int loaded, int robot)
+#define LOAD_STEPS_MAX 8
+static size_t load_steps(tp_lto_step *st, int loaded, int robot, int elsewhere)
 {
 	size_t n = 0;
 	if (loaded) {
 		st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
 		if (robot)
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
+	}
+	if (robot && elsewhere) {
+		st[n++] = (tp_lto_step){ TP_LTO_STEP_IN_DRIVE, UNKNOWN_POS };
+		st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
+		st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
 	}
 	if (robot)
 		st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
@@ -722,8 +732,8 @@ static size_t load_steps(tp_lto_step *st, int loaded, int robot)
 
 /*
  * The model steps of tape t appended at st: made ready (load_steps), then
- * its locates and reads.  Returns the number of steps (at most 5 + 2 per
- * read).
+ * its locates and reads.  Returns the number of steps (at most
+ * LOAD_STEPS_MAX + 2 per read).
  */
 static size_t tape_steps(const tp_restore_plan *P, const tp_restore_request *req, size_t t, int loaded, int robot,
 			 tp_lto_step *st)
@@ -733,7 +743,7 @@ static size_t tape_steps(const tp_restore_plan *P, const tp_restore_request *req
 		st[n++] = (tp_lto_step){ TP_LTO_STEP_IN_DRIVE, 0 };
 		st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, LABEL_BYTES };
 	} else {
-		n = load_steps(st, loaded, robot);
+		n = load_steps(st, loaded, robot, P->tapes[t].elsewhere);
 	}
 	uint64_t pos = FIRST_DATA_OBJECT, mpos = LABEL_BYTES;
 	for (size_t k = P->tapes[t].first_read; k < P->tapes[t].first_read + P->tapes[t].nreads; k++) {
@@ -752,7 +762,9 @@ static size_t tape_steps(const tp_restore_plan *P, const tp_restore_request *req
 /*
  * A needed tape already in one of the restore's changer drives stays
  * there: that drive reads it first, without a load (and without the
- * unload and reload a tape read later in sequence order would cost).
+ * unload and reload a tape read later in sequence order would cost).  One
+ * in a drive the restore does not use is taken out of there before its
+ * load: the estimate counts that unload and move.
  */
 static void pin_loaded(tp_restore_plan *P, const tp_restore_request *req)
 {
@@ -766,6 +778,10 @@ static void pin_loaded(tp_restore_plan *P, const tp_restore_request *req)
 				break;
 			}
 	}
+	for (size_t i = 0; req->elsewhere && i < req->nelsewhere; i++)
+		for (size_t t = 0; req->elsewhere[i] && t < P->ntapes; t++)
+			if (!P->tapes[t].preloaded && !strcmp(P->tapes[t].label, req->elsewhere[i]))
+				P->tapes[t].elsewhere = 1;
 }
 
 /*
@@ -791,7 +807,7 @@ static int assign_drives(tp_restore_plan *P, const tp_restore_request *req, tp_e
 	for (size_t t = 0; t < P->ntapes; t++)
 		if (P->tapes[t].nreads > maxreads)
 			maxreads = P->tapes[t].nreads;
-	tp_lto_step *st = calloc(5 + 2 * maxreads, sizeof(*st));
+	tp_lto_step *st = calloc(LOAD_STEPS_MAX + 2 * maxreads, sizeof(*st));
 	double *cost = calloc(P->ntapes, sizeof(*cost)), load[64] = { 0 };
 	size_t *order = calloc(P->ntapes, sizeof(*order));
 	if (!st || !cost || !order) {
@@ -835,23 +851,35 @@ out:
 	return r;
 }
 
+/* Whether changer drive d holds a tape the restore does not read there (unloaded before its first load). */
+static int holds_other_tape(const tp_restore_plan *P, const tp_restore_request *req, int d)
+{
+	if (!req->loaded || !req->loaded[d] || !*req->loaded[d])
+		return 0;
+	for (size_t t = 0; t < P->ntapes; t++)
+		if (P->tapes[t].preloaded && P->tapes[t].drive == d)
+			return 0;
+	return 1;
+}
+
 /*
  * The plan under the model, drive by drive: a tape is moved in by the
- * changer and loaded; the one before it is unloaded (rewind, eject) and
- * moved back first; the last tape of each drive stays in it, as the
- * executor leaves it.  The same accounting as the 2021 emulation and the
- * executor's counters (tp_tape_load counts the unload before a swap).
+ * changer and loaded; the one before it — also a tape the drive held when
+ * the restore began — is unloaded (rewind, eject) and moved back first; the
+ * last tape of each drive stays in it, as the executor leaves it.  The same
+ * accounting as the 2021 emulation and the executor's counters
+ * (tp_tape_load counts the unload before a swap).
  */
 static int estimate(tp_restore_plan *P, const tp_restore_request *req, tp_err *err)
 {
-	size_t cap = 4 + P->ntapes * 5 + P->nreads * 2;
+	int ndrives = req->ndrives > 0 ? req->ndrives : 1, r = 0;
+	size_t cap = (size_t)ndrives + P->ntapes * LOAD_STEPS_MAX + P->nreads * 2;
 	tp_lto_step *st = calloc(cap, sizeof(*st));
 	tp_lto_estimate *out = &P->estimate;
 	memset(out, 0, sizeof(*out));
 	P->elapsed_s = 0;
 	if (!st)
 		return tp_err_set(err, -ENOMEM, "out of memory");
-	int ndrives = req->ndrives > 0 ? req->ndrives : 1, r = 0;
 	for (int d = 0; r == 0 && d < ndrives; d++) {
 		size_t n = 0;
 		int loaded = 0, robot = d >= 32 || !(req->standalone & (1u << d));
@@ -859,6 +887,10 @@ static int estimate(tp_restore_plan *P, const tp_restore_request *req, tp_err *e
 			for (size_t t = 0; t < P->ntapes; t++) {
 				if (P->tapes[t].drive != d || P->tapes[t].preloaded != !pass)
 					continue;
+				if (!n && robot && holds_other_tape(P, req, d)) {
+					st[n++] = (tp_lto_step){ TP_LTO_STEP_IN_DRIVE, UNKNOWN_POS };
+					loaded = 1;
+				}
 				n += tape_steps(P, req, t, loaded, robot, st + n);
 				loaded = 1;
 			}
@@ -1033,6 +1065,8 @@ json_t *tp_restore_plan_json(const tp_restore_plan *P)
 						       (json_int_t)T->locates, "drive", (json_int_t)T->drive, "reads", reads));
 		if (T->preloaded)
 			json_object_set_new(json_array_get(tapes, json_array_size(tapes) - 1), "in-drive", json_true());
+		if (T->elsewhere)
+			json_object_set_new(json_array_get(tapes, json_array_size(tapes) - 1), "in-other-drive", json_true());
 	}
 	return json_pack("{s:s,s:o,s:o,s:I,s:I,s:I,s:f,s:f}", "media-set", su, "snapshots", snaps, "tapes", tapes,
 			 "chunks-needed", (json_int_t)P->chunks_needed, "chunks-present", (json_int_t)P->chunks_present,
@@ -1080,7 +1114,7 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 				any |= (phase == 1) == (P->reads[k].kind == TP_READ_SNAPSHOT);
 			if (!any)
 				continue;
-			n += load_steps(st + n, loaded, robot);
+			n += load_steps(st + n, loaded, robot, 0);
 			c->unloads += loaded;
 			c->loads++;
 			c->blocks_read += 2;

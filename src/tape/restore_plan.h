@@ -90,6 +90,7 @@ typedef struct tp_restore_tape {
 	uint64_t bytes, blocks, locates;
 	int drive;                  /* which drive handles it */
 	int preloaded;              /* it was in that drive when the plan was made: read first, no load */
+	int elsewhere;              /* it is in a drive of the changer the restore does not use: taken out of it first */
 } tp_restore_tape;
 
 typedef struct tp_restore_plan {
@@ -140,7 +141,9 @@ typedef struct tp_restore_request {
 	const char *const *drives;
 	int ndrives;
 	unsigned standalone;         /* bit d: drive d has no changer (no robot moves in the estimate) */
-	const char *const *loaded;   /* loaded[d]: label of the tape in changer drive d (NULL or "": none or unknown) */
+	const char *const *loaded;   /* loaded[d]: label of the tape in changer drive d (NULL or "": none; "?": unreadable) */
+	const char *const *elsewhere; /* labels of the tapes in the drives of the restore's changers it does not use */
+	size_t nelsewhere;
 	const tp_lto_gen *gen;       /* timing model for the estimate */
 	uint64_t media_bytes;        /* cartridge size the model scales (0 = real) */
 } tp_restore_request;

@@ -997,20 +997,44 @@ static int scan_plan(struct rjob *J, tp_inventory *inv, const uint8_t set[16], c
 	return r;
 }
 
-/* The label of the tape in each of our changer drives ("" when empty, standalone or unknown). */
-static void loaded_labels(struct rjob *J, char labels[][TP_LABEL_TEXT_MAX + 1])
+/*
+ * The label of the tape in each of our changer drives ("" when empty or
+ * standalone, "?" when unknown), and in `other` (up to TP_RESTORE_MAX_OTHER)
+ * those in the drives of our changers that the restore does not use: a
+ * needed one is taken out of there, which the estimate counts.
+ */
+#define TP_RESTORE_MAX_OTHER 64
+static size_t loaded_labels(struct rjob *J, char labels[][TP_LABEL_TEXT_MAX + 1],
+			    char other[][TP_LABEL_TEXT_MAX + 1])
 {
+	size_t nother = 0;
 	for (int i = 0; i < J->nsess; i++) {
 		tp_tape_session *S = &J->sess[i];
 		tp_changer_status st;
 		labels[i][0] = 0;
 		if (!S->changer || tp_changer_get_status(S->changer, &st, NULL) < 0)
 			continue;
-		for (size_t k = 0; k < st.ndrives; k++)
-			if (st.drives[k].number == (unsigned)S->drivenum && st.drives[k].full)
-				snprintf(labels[i], sizeof(labels[i]), "%s", st.drives[k].label);
+		int first = 1; /* the drives of a changer are listed once, by its first session */
+		for (int k = 0; k < i; k++)
+			if (J->sess[k].changer && !strcmp(J->sess[k].changer_name, S->changer_name))
+				first = 0;
+		for (size_t k = 0; k < st.ndrives; k++) {
+			if (!st.drives[k].full)
+				continue;
+			const char *l = st.drives[k].label[0] ? st.drives[k].label : "?";
+			int ours = 0;
+			for (int m = 0; m < J->nsess; m++)
+				if (J->sess[m].changer && !strcmp(J->sess[m].changer_name, S->changer_name) &&
+				    st.drives[k].number == (unsigned)J->sess[m].drivenum)
+					ours = 1;
+			if (st.drives[k].number == (unsigned)S->drivenum)
+				snprintf(labels[i], sizeof(labels[i]), "%s", l);
+			else if (!ours && first && nother < TP_RESTORE_MAX_OTHER)
+				snprintf(other[nother++], sizeof(other[0]), "%s", l);
+		}
 		tp_changer_status_free(&st);
 	}
+	return nother;
 }
 
 /*
@@ -1150,12 +1174,16 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 	for (int i = 0; i < J->nsess && i < 32; i++)
 		if (!J->sess[i].changer)
 			req.standalone |= 1u << i; /* the operator swaps tapes: no robot time in the estimate */
-	char labels[8][TP_LABEL_TEXT_MAX + 1];
-	const char *loaded[8];
-	loaded_labels(J, labels);
+	char labels[8][TP_LABEL_TEXT_MAX + 1], other[TP_RESTORE_MAX_OTHER][TP_LABEL_TEXT_MAX + 1];
+	const char *loaded[8], *elsewhere[TP_RESTORE_MAX_OTHER];
+	size_t nother = loaded_labels(J, labels, other);
 	for (int i = 0; i < J->nsess; i++)
 		loaded[i] = labels[i];
+	for (size_t i = 0; i < nother; i++)
+		elsewhere[i] = other[i];
 	req.loaded = loaded;
+	req.elsewhere = elsewhere;
+	req.nelsewhere = nother;
 	if (J->scan) {
 		if ((r = scan_plan(J, &inv, set, pool, err)) < 0)
 			goto out;

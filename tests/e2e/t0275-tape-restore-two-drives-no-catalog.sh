@@ -1,5 +1,5 @@
 #!/bin/bash
-# Full restore without a catalog over two drives of a changer: the drives read tapes at the same time (a snapshot archive cut by early warning on one tape, whole on the next) without racing on the staging directory; a tape left in the other drive is moved back and read by the drive the plan gives it; a tape in a drive held by another task is a clear error.
+# Full restore without a catalog over two drives of a changer: the drives read tapes at the same time (a snapshot archive cut by early warning on one tape, whole on the next) without racing on the staging directory; a tape left in the other drive is moved back and read by the drive the plan gives it, and the estimate counts taking it out (or a tape not needed out of the restore's drive); a tape in a drive held by another task is a clear error.
 . "$(dirname "$0")/lib.sh"
 F=$T
 at_exit '[ -z "${HPID:-}" ] || kill "$HPID" 2>/dev/null'
@@ -74,6 +74,25 @@ res=$(tapir tape restore "$set_uuid" store1=store2 "store1:host/h1/2026-10-01T00
 [ "$(json_get "$res" 'j["restored"]')" = "['store1:host/h1/2026-10-01T00:00:00Z']" ] || fail "restore from d2's tape: $res"
 st=$(tapir changer status lib1 --output-format json)
 [ "$(json_get "$st" '[d["label"] for d in j["drives"] if d["drive"] == 1][0]')" = None ] || fail "d2 should be empty now: $st"
+# the plan knew the tape had to come out of d2 first (an unload there and a move more), and the run is what it said
+[ "$(json_get "$res" '[t["label"] for t in j["plan"]["tapes"] if t.get("in-other-drive")]')" = "['$first']" ] ||
+	fail "in-other-drive: $res"
+[ "$(json_get "$res" 'abs(j["simulated_tape_seconds"] - j["plan"]["estimated-seconds"]) <= 0.005 * j["plan"]["estimated-seconds"]')" = True ] ||
+	fail "the estimate does not count taking the tape out of d2: $res"
+tapir snapshot forget --store store2 "host/h1/2026-10-01T00:00:00Z" >/dev/null
+
+# d1 holds a tape this restore does not need: the estimate counts unloading it, and the run matches
+tapir tape unload --drive d1 >/dev/null
+est_empty=$(json_get "$(tapir tape restore "$set_uuid" store1=store2 "store1:host/h1/2026-10-01T00:00:00Z" --drive d1 --dry-run \
+	--output-format json | tail -n 1)" 'j["plan"]["estimated-seconds"]')
+tapir tape load-media --drive d1 "$third" >/dev/null
+res=$(tapir tape restore "$set_uuid" store1=store2 "store1:host/h1/2026-10-01T00:00:00Z" --drive d1 --output-format json | tail -n 1)
+[ "$(json_get "$res" 'j["restored"]')" = "['store1:host/h1/2026-10-01T00:00:00Z']" ] || fail "restore with $third in d1: $res"
+[ "$(json_get "$res" '"'"$third"'" not in [t["label"] for t in j["plan"]["tapes"]]')" = True ] || fail "$third is needed: $res"
+[ "$(json_get "$res" 'j["plan"]["estimated-seconds"] > '"$est_empty"' + 26')" = True ] ||
+	fail "the plan does not count unloading $third ($est_empty s from an empty drive): $res"
+[ "$(json_get "$res" 'abs(j["simulated_tape_seconds"] - j["plan"]["estimated-seconds"]) <= 0.005 * j["plan"]["estimated-seconds"]')" = True ] ||
+	fail "the estimate does not match the run with $third in d1: $res"
 tapir snapshot forget --store store2 "host/h1/2026-10-01T00:00:00Z" >/dev/null
 
 # without a catalog, two drives: everything restored once, nothing staged twice

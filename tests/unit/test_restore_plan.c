@@ -1,4 +1,5 @@
 /* Unit test: the restore planner over a hand-built catalog (tape order, one pass, locate vs read through, present chunks, missing chunks) and the 2021 emulation. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -464,20 +465,28 @@ static void test_chunk_location_out_of_range(void **state)
 	tp_catalog_close(db);
 }
 
+/* The catalog, a request for vm/100 and vm/101 (tapes A, B, C) and its plan from an empty drive in P0. */
+static tp_catalog_db *three_tape_plan(tp_restore_request *req, tp_store_map *map, tp_restore_plan *P0)
+{
+	static const char *const sel[] = { "src:vm/100/2026-01-01T00:00:00Z", "src:vm/101/2026-01-01T00:00:00Z" };
+	tp_err e = { 0 };
+	tp_catalog_db *db;
+	assert_int_equal(tp_catalog_open(&db, NULL, &e), 0);
+	request(req, map, sel, 2);
+	assert_int_equal(tp_restore_plan_build(db, req, P0, &e), 0);
+	assert_int_equal(P0->ntapes, 3);
+	return db;
+}
+
 /* A needed tape already in a drive is read there, first and without a load; the estimate knows. */
 static void test_tape_in_drive(void **state)
 {
 	(void)state;
 	tp_err e = { 0 };
-	tp_catalog_db *db;
-	assert_int_equal(tp_catalog_open(&db, NULL, &e), 0);
-	const char *const sel[] = { "src:vm/100/2026-01-01T00:00:00Z", "src:vm/101/2026-01-01T00:00:00Z" };
 	tp_store_map map;
 	tp_restore_request req;
-	request(&req, &map, sel, 2);
 	tp_restore_plan P0, P1, P2;
-	assert_int_equal(tp_restore_plan_build(db, &req, &P0, &e), 0); /* tapes A, B, C; empty drive */
-	assert_int_equal(P0.ntapes, 3);
+	tp_catalog_db *db = three_tape_plan(&req, &map, &P0);
 	for (size_t t = 0; t < 3; t++)
 		assert_int_equal(P0.tapes[t].preloaded, 0);
 
@@ -517,6 +526,55 @@ static void test_tape_in_drive(void **state)
 	tp_catalog_close(db);
 }
 
+/*
+ * A needed tape in a drive the restore does not use is taken out of there
+ * first, and a tape the restore's drive holds that it does not need is
+ * unloaded before the first load: the estimate charges each an unload and
+ * a robot move, as the executor's counters do.
+ */
+static void test_tape_elsewhere(void **state)
+{
+	(void)state;
+	tp_err e = { 0 };
+	tp_store_map map;
+	tp_restore_request req;
+	tp_restore_plan P0, P1, P2;
+	tp_catalog_db *db = three_tape_plan(&req, &map, &P0);
+
+	const char *other[] = { "Z99999L9", LABELS[1] }; /* B in another drive, and a tape of no interest */
+	req.elsewhere = other;
+	req.nelsewhere = 2;
+	assert_int_equal(tp_restore_plan_build(db, &req, &P1, &e), 0);
+	assert_int_equal(P1.tapes[0].elsewhere + P1.tapes[2].elsewhere, 0);
+	assert_int_equal(P1.tapes[1].elsewhere, 1);
+	assert_int_equal(P1.tapes[1].preloaded, 0);
+	const tp_lto_gen *g = tp_lto_gen_get(9);
+	assert_true(fabs(P1.estimate.unload_s - P0.estimate.unload_s - g->unload_s) < 1e-6);
+	assert_true(fabs(P1.estimate.changer_s - P0.estimate.changer_s - TP_LTO_CHANGER_MOVE_S) < 1e-6);
+	assert_true(P1.estimate.rewind_s > P0.estimate.rewind_s + g->min_locate_s - 1e-3);
+	assert_true(fabs(P1.estimate.load_s - P0.estimate.load_s) < 1e-6);
+	json_t *j = tp_restore_plan_json(&P1);
+	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(j, "tapes"), 1), "in-other-drive")));
+	assert_null(json_object_get(json_array_get(json_object_get(j, "tapes"), 0), "in-other-drive"));
+	json_decref(j);
+
+	/* our drive holds a tape the restore does not need: unloaded and moved back before A comes in */
+	req.elsewhere = NULL;
+	req.nelsewhere = 0;
+	const char *in_x[] = { "?" };
+	req.loaded = in_x;
+	assert_int_equal(tp_restore_plan_build(db, &req, &P2, &e), 0);
+	for (size_t t = 0; t < 3; t++)
+		assert_int_equal(P2.tapes[t].preloaded, 0);
+	assert_true(fabs(P2.estimate.unload_s - P0.estimate.unload_s - g->unload_s) < 1e-6);
+	assert_true(fabs(P2.estimate.changer_s - P0.estimate.changer_s - TP_LTO_CHANGER_MOVE_S) < 1e-6);
+	assert_true(fabs(P2.estimate.load_s - P0.estimate.load_s) < 1e-6);
+	tp_restore_plan_free(&P0);
+	tp_restore_plan_free(&P1);
+	tp_restore_plan_free(&P2);
+	tp_catalog_close(db);
+}
+
 static void test_no_catalog(void **state)
 {
 	(void)state;
@@ -546,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_no_catalog),
 		cmocka_unit_test(test_chunk_location_out_of_range),
 		cmocka_unit_test(test_tape_in_drive),
+		cmocka_unit_test(test_tape_elsewhere),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
