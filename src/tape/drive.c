@@ -146,7 +146,7 @@ static void count_rewind(tp_drive *d)
 		return;
 	d->counters.rewinds++;
 	if (d->pos_known)
-		d->counters.rewind_bytes += d->pos.object * (uint64_t)TP_TAPE_BLOCK_SIZE;
+		d->counters.rewind_bytes += tp_drive_pos_blocks(&d->pos) * (uint64_t)TP_TAPE_BLOCK_SIZE;
 }
 
 static void at_bot(tp_drive *d)
@@ -313,15 +313,17 @@ static void count_move(tp_drive *d, const tp_drive_pos *before, int known_before
 	resync(d);
 	if (!known_before || !d->pos_known)
 		return;
+	/* objects as the drive counts them; tape passed as blocks, the filemarks between taking none */
 	uint64_t n = absdiff(before->object, d->pos.object);
+	uint64_t bytes = absdiff(tp_drive_pos_blocks(before), tp_drive_pos_blocks(&d->pos)) * (uint64_t)TP_TAPE_BLOCK_SIZE;
 	if (is_locate) {
 		d->counters.locates++;
 		d->counters.locate_objects += n;
-		d->counters.locate_bytes += n * (uint64_t)TP_TAPE_BLOCK_SIZE;
+		d->counters.locate_bytes += bytes;
 	} else {
 		d->counters.spaces++;
 		d->counters.space_objects += n;
-		d->counters.space_bytes += n * (uint64_t)TP_TAPE_BLOCK_SIZE;
+		d->counters.space_bytes += bytes;
 	}
 	if (d->pos.object < before->object)
 		d->leom = 0;

@@ -33,6 +33,12 @@ typedef struct tp_drive_pos {
 	int eod;          /* 1 when the position is end of data */
 } tp_drive_pos;
 
+/* Blocks before the position: the tape length behind it in blocks (a filemark takes next to no tape). */
+static inline uint64_t tp_drive_pos_blocks(const tp_drive_pos *p)
+{
+	return p->object > p->file ? p->object - p->file : 0;
+}
+
 typedef struct tp_drive_status {
 	int loaded;                               /* a cartridge is in the drive and ready */
 	char label[TP_DRIVE_LABEL_MAX + 1];       /* its label ("" if unknown) */

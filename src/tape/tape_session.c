@@ -172,7 +172,7 @@ static void count_changer_unload(tp_drive *d)
 	if (!d->pos_known || d->pos.object > 0) {
 		d->counters.rewinds++;
 		if (d->pos_known)
-			d->counters.rewind_bytes += d->pos.object * (uint64_t)TP_TAPE_BLOCK_SIZE;
+			d->counters.rewind_bytes += tp_drive_pos_blocks(&d->pos) * (uint64_t)TP_TAPE_BLOCK_SIZE;
 	}
 	d->counters.unloads++;
 }

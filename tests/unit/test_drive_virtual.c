@@ -396,6 +396,34 @@ static void test_encryption(void **state)
 	tp_drive_close(d);
 }
 
+/* Distances in bytes are blocks passed: a filemark counts as an object, not as tape (the plan's model agrees). */
+static void test_counters_skip_filemarks(void **state)
+{
+	fx *f = *state;
+	tp_err err = { 0 };
+	tp_drive *d = open_drive(f);
+	assert_int_equal(tp_drive_load(d, "F00001", &err), 0);
+	write_n(d, 0, 2);
+	assert_int_equal(tp_drive_write_filemarks(d, 1, &err), 0);
+	write_n(d, 2, 2);
+	assert_int_equal(tp_drive_write_filemarks(d, 1, &err), 0);
+	assert_int_equal(tp_drive_rewind(d, &err), 0);
+	tp_drive_reset_counters(d);
+	const tp_drive_counters *c = tp_drive_get_counters(d);
+	assert_int_equal(tp_drive_locate(d, 4, &err), 0); /* past two blocks and a filemark, onto the third block */
+	assert_int_equal(c->locate_objects, 4);
+	assert_int_equal(c->locate_bytes, 3ull * BS);
+	expect_block(d, 3);
+	assert_int_equal(tp_drive_locate(d, 1, &err), 0); /* back over the filemark */
+	assert_int_equal(c->locate_objects, 8);
+	assert_int_equal(c->locate_bytes, 6ull * BS);
+	assert_int_equal(tp_drive_locate(d, 6, &err), 0); /* to end of data, past both filemarks */
+	assert_int_equal(tp_drive_rewind(d, &err), 0);
+	assert_int_equal(c->rewinds, 1);
+	assert_int_equal(c->rewind_bytes, 4ull * BS);
+	tp_drive_close(d);
+}
+
 static void test_load_by_label_and_counters(void **state)
 {
 	fx *f = *state;
@@ -518,6 +546,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fault_read_error_and_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_early_eom_and_not_ready, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encryption, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counters_skip_filemarks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_by_label_and_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tape_io_adapter, setup, teardown),
 		cmocka_unit_test(test_registry),
