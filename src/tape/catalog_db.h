@@ -92,6 +92,9 @@ typedef struct tp_catalog_counts {
 typedef int (*tp_catalog_snapshot_cb)(void *ctx, const tp_snapshot_loc *s);
 typedef int (*tp_catalog_digest_cb)(void *ctx, const uint8_t digest[32]);
 typedef int (*tp_catalog_file_cb)(void *ctx, const tp_tape_file *f);
+/* One chunk of a snapshot and where it is: up to TP_CATALOG_LOCS_MAX copies in locs, ncopies in all (0: not in the set). */
+#define TP_CATALOG_LOCS_MAX 4
+typedef int (*tp_catalog_locs_cb)(void *ctx, const uint8_t digest[32], const tp_chunk_loc *locs, size_t ncopies);
 
 /* Opens (creating the schema if needed); path NULL = tp_state_path("catalog.db"). */
 int tp_catalog_open(tp_catalog_db **db, const char *path, tp_err *err);
@@ -161,6 +164,13 @@ int tp_catalog_list_snapshots(tp_catalog_db *db, const uint8_t *set, const char 
 			      tp_catalog_snapshot_cb cb, void *ctx, tp_err *err);
 /* Streams a snapshot's chunk list in digest order. */
 int tp_catalog_snapshot_chunks(tp_catalog_db *db, int64_t id, tp_catalog_digest_cb cb, void *ctx, tp_err *err);
+/*
+ * The same list with each chunk's copies in the media set under store
+ * (as tp_catalog_lookup_chunk orders them), in one query: what the restore
+ * planner reads.  A callback returning non-zero stops (< 0: the error).
+ */
+int tp_catalog_snapshot_chunk_locs(tp_catalog_db *db, int64_t id, const uint8_t set[16], const char *store,
+				   tp_catalog_locs_cb cb, void *ctx, tp_err *err);
 /* Streams the files of a tape in file order. */
 int tp_catalog_list_tape_files(tp_catalog_db *db, const uint8_t media[16], tp_catalog_file_cb cb, void *ctx,
 			       tp_err *err);

@@ -258,7 +258,7 @@ static int store_index(struct builder *B, const char *name)
 	return (int)B->nstores++;
 }
 
-static int on_digest(void *ctx, const uint8_t d[32])
+static int on_digest(void *ctx, const uint8_t d[32], const tp_chunk_loc *loc, size_t n)
 {
 	struct builder *B = ctx;
 	tp_restore_snap *s = B->cur;
@@ -282,14 +282,12 @@ static int on_digest(void *ctx, const uint8_t d[32])
 		B->present++;
 		return 0;
 	}
-	tp_chunk_loc loc[4];
-	int n = tp_catalog_lookup_chunk(B->db, B->req->set, s->store, d, loc, 4, NULL);
-	if (n <= 0) {
+	if (n == 0) {
 		B->missing++;
 		return 0;
 	}
 	tp_chunk_loc l = loc[0];
-	for (int i = 1; i < n && i < 4; i++) /* prefer a copy with a known position */
+	for (size_t i = 1; i < n && i < TP_CATALOG_LOCS_MAX; i++) /* prefer a copy with a known position */
 		if (l.offset < 0 && loc[i].offset >= 0)
 			l = loc[i];
 	if (l.seq_nr > UINT32_MAX || l.file_nr > UINT32_MAX || l.size > (int64_t)UINT32_MAX) {
@@ -373,7 +371,7 @@ static int check_snapshot(struct builder *B, tp_restore_snap *s, tp_err *err)
 	if ((B->cur_store = store_index(B, s->store)) < 0)
 		return tp_err_set(err, B->cur_store, "restore plan: too many source datastores or out of memory");
 	B->mark = B->nneeds;
-	int r = tp_catalog_snapshot_chunks(B->db, s->loc.id, on_digest, B, err);
+	int r = tp_catalog_snapshot_chunk_locs(B->db, s->loc.id, B->req->set, s->store, on_digest, B, err);
 	if (r < 0) {
 		if (B->bad_loc)
 			tp_err_set(err, r, "catalog of media set: a chunk of %s:%s has a location out of range", s->store,

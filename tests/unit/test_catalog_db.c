@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "base/fsutil.h"
 #include "format/media_catalog_log.h"
@@ -191,6 +192,32 @@ static void test_durability(void **state)
 	tp_catalog_close(db);
 }
 
+typedef struct {
+	size_t n, stop_after;
+	uint8_t digest[8][32];
+	size_t ncopies[8];
+	uint64_t first_seq[8], second_seq[8];
+	int64_t first_offset[8], first_block[8];
+} locs_seen;
+
+static int locs_cb(void *ctx, const uint8_t digest[32], const tp_chunk_loc *locs, size_t ncopies)
+{
+	locs_seen *ls = ctx;
+	if (ls->n >= 8)
+		return -1;
+	memcpy(ls->digest[ls->n], digest, 32);
+	ls->ncopies[ls->n] = ncopies;
+	if (ncopies > 0) {
+		ls->first_seq[ls->n] = locs[0].seq_nr;
+		ls->first_offset[ls->n] = locs[0].offset;
+		ls->first_block[ls->n] = locs[0].file_first_block;
+	}
+	if (ncopies > 1)
+		ls->second_seq[ls->n] = locs[1].seq_nr;
+	ls->n++;
+	return ls->stop_after && ls->n >= ls->stop_after ? 1 : 0;
+}
+
 static void test_lookup_across_tapes(void **state)
 {
 	fixture *f = *state;
@@ -243,6 +270,53 @@ static void test_lookup_across_tapes(void **state)
 	assert_int_equal(tp_catalog_has_chunk_in_set(db, SET1, "nostore", d, &e), 0);
 	uint8_t noset[16] = { 9, 9 };
 	assert_int_equal(tp_catalog_has_chunk_in_set(db, noset, "store2", d, &e), 0);
+
+	/* a snapshot's chunk list with every copy, in one pass: 9 twice, 20 once, 77 not in the set */
+	int64_t sid;
+	uint8_t list[3][32];
+	digest_of(9, list[0]);
+	digest_of(20, list[1]);
+	digest_of(77, list[2]);
+	ok(tp_catalog_begin(db, &e), &e);
+	ok(tp_catalog_add_snapshot(db, TAPE_A, 3, "store1", "vm/100/2026-01-01T00:00:00Z", CUUID, &sid, &e), &e);
+	ok(tp_catalog_add_snapshot_chunks(db, sid, (const uint8_t(*)[32])list, 3, &e), &e);
+	ok(tp_catalog_commit(db, &e), &e);
+	locs_seen ls;
+	memset(&ls, 0, sizeof(ls));
+	ok(tp_catalog_snapshot_chunk_locs(db, sid, SET1, "store1", locs_cb, &ls, &e), &e);
+	assert_int_equal(ls.n, 3);
+	for (int i = 0; i < 3; i++) {
+		int found = 0;
+		for (size_t j = 0; j < ls.n; j++)
+			if (!memcmp(ls.digest[j], list[i], 32)) {
+				found = 1;
+				assert_int_equal(ls.ncopies[j], i == 0 ? 2 : i == 1 ? 1 : 0);
+				if (i == 0) { /* in sequence order, as tp_catalog_lookup_chunk */
+					assert_int_equal(ls.first_seq[j], 0);
+					assert_int_equal(ls.second_seq[j], 1);
+					assert_int_equal(ls.first_offset[j], 9048);
+				}
+				if (i == 1) {
+					assert_int_equal(ls.first_seq[j], 1);
+					assert_int_equal(ls.first_offset[j], 1048);
+					assert_int_equal(ls.first_block[j], 5);
+				}
+			}
+		assert_true(found);
+	}
+	for (size_t j = 1; j < ls.n; j++) /* digest order */
+		assert_true(memcmp(ls.digest[j - 1], ls.digest[j], 32) < 0);
+	memset(&ls, 0, sizeof(ls)); /* another set, an unknown store: no copies anywhere */
+	ok(tp_catalog_snapshot_chunk_locs(db, sid, SET2, "store1", locs_cb, &ls, &e), &e);
+	assert_int_equal(ls.n, 3);
+	assert_int_equal(ls.ncopies[0] + ls.ncopies[1] + ls.ncopies[2], 0);
+	memset(&ls, 0, sizeof(ls));
+	ok(tp_catalog_snapshot_chunk_locs(db, sid, SET1, "nostore", locs_cb, &ls, &e), &e);
+	assert_int_equal(ls.ncopies[0] + ls.ncopies[1] + ls.ncopies[2], 0);
+	memset(&ls, 0, sizeof(ls));
+	ls.stop_after = 1; /* a callback's non-zero return stops the stream */
+	ok(tp_catalog_snapshot_chunk_locs(db, sid, SET1, "store1", locs_cb, &ls, &e), &e);
+	assert_int_equal(ls.n, 1);
 
 	/* tape files in file order */
 	files fl = { 0, { 0 }, { 0 } };
@@ -485,6 +559,61 @@ static void test_bad_input(void **state)
 	free(junk);
 }
 
+static void sql(const char *path, const char *q)
+{
+	sqlite3 *s3;
+	assert_int_equal(sqlite3_open(path, &s3), SQLITE_OK);
+	char *msg = NULL;
+	if (sqlite3_exec(s3, q, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", q, msg);
+	sqlite3_close(s3);
+}
+
+static int count_cb(void *ctx, int n, char **v, char **c)
+{
+	(void)n;
+	(void)c;
+	*(int *)ctx = atoi(v[0] ? v[0] : "-1");
+	return 0;
+}
+
+static int sql_int(const char *path, const char *q)
+{
+	sqlite3 *s3;
+	int v = -1;
+	assert_int_equal(sqlite3_open(path, &s3), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(s3, q, count_cb, &v, NULL), SQLITE_OK);
+	sqlite3_close(s3);
+	return v;
+}
+
+/* A schema-1 catalog gets the covering chunk index on open (its rows kept); a newer schema is refused. */
+static void test_schema_upgrade(void **state)
+{
+	fixture *f = *state;
+	tp_err e = { 0 };
+	tp_catalog_db *db = open_db(f);
+	add_sets(db);
+	uint8_t d[32];
+	digest_of(1, d);
+	ok(tp_catalog_add_chunk(db, TAPE_A, 2, "store1", d, 48, 1000, &e), &e);
+	tp_catalog_close(db);
+	sql(f->path, "DROP INDEX chunk_loc; CREATE INDEX chunk_by_digest ON chunk(set_id, store_id, digest); "
+		     "PRAGMA user_version = 1");
+	db = open_db(f);
+	tp_chunk_loc loc[2];
+	assert_int_equal(tp_catalog_lookup_chunk(db, SET1, "store1", d, loc, 2, &e), 1);
+	assert_int_equal(loc[0].offset, 48);
+	tp_catalog_close(db);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'chunk_loc'"), 1);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'chunk_by_digest'"), 0);
+	sql(f->path, "PRAGMA user_version = 3");
+	tp_catalog_db *newer = NULL;
+	assert_int_equal(tp_catalog_open(&newer, f->path, &e), -TP_EFORMAT);
+	assert_non_null(strstr(e.msg, "schema version 3 is newer than this tapir (2)"));
+}
+
 static void test_log_export_import(void **state)
 {
 	fixture *f = *state;
@@ -598,6 +727,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stream_100k, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_media, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_export_import, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
