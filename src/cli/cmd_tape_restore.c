@@ -77,10 +77,13 @@ static void print_plan_text(const json_t *plan, const char *const *drives, int n
 	printf("tapes, in the order they are read:\n");
 	json_array_foreach(json_object_get(plan, "tapes"), i, v) {
 		long long d = tp_json_opt_int(v, "drive", 0);
-		printf("  %-12s seq %-3lld drive %-10s %4zu reads, %3lld locates, %.1f MiB\n",
+		const char *where = json_is_true(json_object_get(v, "in-drive")) ? " (in that drive already: read first)"
+				  : json_is_true(json_object_get(v, "in-other-drive")) ? " (in another drive: taken out of it first)"
+				  : "";
+		printf("  %-12s seq %-3lld drive %-10s %4zu reads, %3lld locates, %.1f MiB%s\n",
 		       tp_json_opt_str(v, "label") ? tp_json_opt_str(v, "label") : "?", (long long)tp_json_opt_int(v, "seq", 0),
 		       d >= 0 && d < ndrives ? drives[d] : "?", json_array_size(json_object_get(v, "reads")),
-		       (long long)tp_json_opt_int(v, "locates", 0), (double)tp_json_opt_int(v, "bytes", 0) / 1048576.0);
+		       (long long)tp_json_opt_int(v, "locates", 0), (double)tp_json_opt_int(v, "bytes", 0) / 1048576.0, where);
 	}
 	if (json_is_false(json_object_get(plan, "catalog")))
 		return;
@@ -175,7 +178,17 @@ int cmd_tape_restore(int argc, char **argv, tp_err *err)
 	json_t *sum = tp_tape_restore_result_json(&res, tp_task_upid(task), tp_monotonic() - t0);
 	if (o.dry_run && res.plan && a.out == TP_OUT_TEXT)
 		print_plan_text(res.plan, drives, o.ndrives);
-	if (r == 0 || r == -TP_EDIGEST)
+	if (o.dry_run && res.plan && (r == 0 || r == -TP_EDIGEST)) {
+		size_t sel = 0, i;
+		json_t *v;
+		json_array_foreach(json_object_get(res.plan, "snapshots"), i, v)
+			sel += !strcmp(tp_json_opt_str(v, "state") ? tp_json_opt_str(v, "state") : "", "selected");
+		tp_info("dry run, no tape touched: %zu snapshot(s) would be restored, %zu skipped, %zu failed; %zu tape(s) to "
+			"read, %.0f s estimated tape time (%.0f s elapsed)",
+			sel, json_object_size(res.skipped), json_object_size(res.failed),
+			json_array_size(json_object_get(res.plan, "tapes")), res.simulated_tape_seconds,
+			res.simulated_elapsed_seconds);
+	} else if (r == 0 || r == -TP_EDIGEST)
 		tp_info("restore: %zu restored, %zu skipped, %zu failed; %llu tape loads, %llu locates, %llu bytes read "
 			"from tape, %llu chunks restored, %llu already present, %.0f s simulated tape time (%.0f s elapsed)",
 			json_array_size(res.restored), json_object_size(res.skipped), json_object_size(res.failed),

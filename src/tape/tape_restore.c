@@ -1212,9 +1212,11 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 		res->chunks_present = J->plan.chunks_present;
 	/* the required media, up front */
 	for (size_t t = 0; t < J->plan.ntapes; t++)
-		tp_info("required tape %s (seq %llu): %llu reads, %llu bytes, drive %s", J->plan.tapes[t].label,
+		tp_info("required tape %s (seq %llu): %llu reads, %llu bytes, drive %s%s", J->plan.tapes[t].label,
 			(unsigned long long)J->plan.tapes[t].seq, (unsigned long long)J->plan.tapes[t].nreads,
-			(unsigned long long)J->plan.tapes[t].bytes, o->drives[J->plan.tapes[t].drive]);
+			(unsigned long long)J->plan.tapes[t].bytes, o->drives[J->plan.tapes[t].drive],
+			J->plan.tapes[t].preloaded ? " (in that drive already)"
+			: J->plan.tapes[t].elsewhere ? " (in another drive of the changer: taken out of it first)" : "");
 	tp_info("plan: %llu chunks to read, %llu already in the target, %llu bytes needed, estimated %.0f s of tape time",
 		(unsigned long long)J->plan.chunks_needed, (unsigned long long)J->plan.chunks_present,
 		(unsigned long long)J->plan.bytes_needed, J->plan.estimate.total_s);

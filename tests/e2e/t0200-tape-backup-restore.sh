@@ -36,13 +36,15 @@ plan=$(tapir tape restore "$set_uuid" store1=store2 store1:host/h1/2026-01-03T00
 [ "$(json_get "$plan" 'len(j["plan"]["tapes"]) >= 1')" = True ] || fail "dry run plan has no tapes: $plan"
 [ -z "$(ls "$T/ds2" | grep -v '^\.')" ] || fail "dry run created something"
 # in text: the snapshot and where it goes, each tape in order with its drive, the estimate
-tapir tape restore "$set_uuid" store1=store2 store1:host/h1/2026-01-03T00:00:00Z --drive d1 --dry-run >"$T/plan.txt" 2>/dev/null
+tapir tape restore "$set_uuid" store1=store2 store1:host/h1/2026-01-03T00:00:00Z --drive d1 --dry-run >"$T/plan.txt" 2>&1
 grep -q "^  selected store1:host/h1/2026-01-03T00:00:00Z -> store2:host/h1/2026-01-03T00:00:00Z ([0-9]* chunks)$" "$T/plan.txt" \
 	|| fail "text plan: no snapshot line: $(cat "$T/plan.txt")"
 for t in $(json_get "$plan" '" ".join(t["label"] for t in j["plan"]["tapes"])'); do
 	grep -Eq "^  $t +seq [0-9]+ +drive d1 " "$T/plan.txt" || fail "text plan: no line for tape $t: $(cat "$T/plan.txt")"
 done
 grep -Eq "^estimated tape time \(LTO model\): [0-9]+ (h|min|s)" "$T/plan.txt" || fail "text plan: no estimate: $(cat "$T/plan.txt")"
+grep -Eq "^dry run, no tape touched: 1 snapshot\(s\) would be restored, 0 skipped, 0 failed; [0-9]+ tape\(s\) to read" "$T/plan.txt" ||
+	fail "text plan: no dry-run summary: $(cat "$T/plan.txt")"
 [ -z "$(ls "$T/ds2" | grep -v '^\.')" ] || fail "text dry run created something"
 
 # selective restore of one snapshot

@@ -67,6 +67,9 @@ EOF
 HPID=$!
 for _ in $(seq 100); do grep -q "UPID:other:task" "$TAPIR_HOME/run/drive-lock/d2" 2>/dev/null && break; sleep 0.1; done
 grep -q "UPID:other:task" "$TAPIR_HOME/run/drive-lock/d2" || fail "the helper did not take d2's lock"
+tapir tape restore "$set_uuid" store1=store2 "store1:host/h1/2026-10-01T00:00:00Z" --drive d1 --dry-run >"$F/plan.txt" 2>&1
+grep -Eq "^  $first +seq 0 +drive d1 .*\(in another drive: taken out of it first\)$" "$F/plan.txt" ||
+	fail "text plan does not say $first is in another drive: $(cat "$F/plan.txt")"
 expect_fail_last "tape $first is in drive d2, which another task holds .*UPID:other:task" \
 	tapir tape restore "$set_uuid" store1=store2 "store1:host/h1/2026-10-01T00:00:00Z" --drive d1
 kill "$HPID"; wait "$HPID" 2>/dev/null || true; HPID=
