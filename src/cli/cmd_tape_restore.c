@@ -79,6 +79,7 @@ static void print_plan_text(const json_t *plan, const char *const *drives, int n
 		long long d = tp_json_opt_int(v, "drive", 0);
 		const char *where = json_is_true(json_object_get(v, "in-drive")) ? " (in that drive already: read first)"
 				  : json_is_true(json_object_get(v, "in-other-drive")) ? " (in another drive: taken out of it first)"
+				  : json_is_true(json_object_get(v, "offline")) ? " (not in the changer: asked for when its turn comes)"
 				  : "";
 		printf("  %-12s seq %-3lld drive %-10s %4zu reads, %3lld locates, %.1f MiB%s\n",
 		       tp_json_opt_str(v, "label") ? tp_json_opt_str(v, "label") : "?", (long long)tp_json_opt_int(v, "seq", 0),

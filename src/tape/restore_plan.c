@@ -1065,6 +1065,8 @@ json_t *tp_restore_plan_json(const tp_restore_plan *P)
 			json_object_set_new(json_array_get(tapes, json_array_size(tapes) - 1), "in-drive", json_true());
 		if (T->elsewhere)
 			json_object_set_new(json_array_get(tapes, json_array_size(tapes) - 1), "in-other-drive", json_true());
+		if (T->offline)
+			json_object_set_new(json_array_get(tapes, json_array_size(tapes) - 1), "offline", json_true());
 	}
 	return json_pack("{s:s,s:o,s:o,s:I,s:I,s:I,s:f,s:f}", "media-set", su, "snapshots", snaps, "tapes", tapes,
 			 "chunks-needed", (json_int_t)P->chunks_needed, "chunks-present", (json_int_t)P->chunks_present,

@@ -91,6 +91,7 @@ typedef struct tp_restore_tape {
 	int drive;                  /* which drive handles it */
 	int preloaded;              /* it was in that drive when the plan was made: read first, no load */
 	int elsewhere;              /* it is in a drive of the changer the restore does not use: taken out of it first */
+	int offline;                /* not in its drive's changer when the plan was made: asked for when its turn comes */
 } tp_restore_tape;
 
 typedef struct tp_restore_plan {

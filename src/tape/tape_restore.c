@@ -638,6 +638,25 @@ static int scan_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tape *
 }
 
 /* A standalone drive needs the operator: task log, and a mail to --notify-user the first time. */
+/* Mails a request for tape `label` to --notify-user, when one was given and a mail sender is configured. */
+static void mail_request(struct rjob *J, const char *label, const char *where, const char *extra)
+{
+	if (!J->o->notify_user || !*J->o->notify_user) {
+		tp_info("no --notify-user given: the request for tape %s was not mailed", label);
+		return;
+	}
+	char subject[300], body[1024];
+	snprintf(subject, sizeof(subject), "Load media '%s' request", label);
+	snprintf(body, sizeof(body),
+		 "The tape restore of media set %s (task %s) needs tape %s in %s.\n%s"
+		 "Please insert it; the restore looks every few seconds and goes on by itself.\n",
+		 J->set_text, J->o->lock_owner ? J->o->lock_owner : "-", label, where, extra);
+	if (J->o->notify)
+		J->o->notify(J->o->notify_user, subject, body);
+	else
+		tp_info("no mail sender here: the request for tape %s was not mailed to %s", label, J->o->notify_user);
+}
+
 static void media_request(void *ctx, const char *label, const char *drive, const char *found, int first)
 {
 	struct rjob *J = ctx;
@@ -649,21 +668,19 @@ static void media_request(void *ctx, const char *label, const char *drive, const
 		tp_info("drive %s is empty, waiting for %s", drive, label);
 	if (!first)
 		return;
-	if (!J->o->notify_user || !*J->o->notify_user) {
-		tp_info("no --notify-user given: the request for tape %s was not mailed", label);
-		return;
-	}
-	char subject[300], body[1024];
-	snprintf(subject, sizeof(subject), "Load media '%s' request", label);
-	snprintf(body, sizeof(body),
-		 "The tape restore of media set %s (task %s) needs tape %s in drive %s.\n%s"
-		 "Please insert it; the restore looks at the drive every few seconds and goes on by itself.\n",
-		 J->set_text, J->o->lock_owner ? J->o->lock_owner : "-", label, drive,
-		 found ? "The drive holds another tape now.\n" : "");
-	if (J->o->notify)
-		J->o->notify(J->o->notify_user, subject, body);
-	else
-		tp_info("no mail sender here: the request for tape %s was not mailed to %s", label, J->o->notify_user);
+	char where[TP_DRIVE_NAME_MAX + 8];
+	snprintf(where, sizeof(where), "drive %s", drive);
+	mail_request(J, label, where, found ? "The drive holds another tape now.\n" : "");
+}
+
+static void media_request_import(void *ctx, const char *label, const char *changer)
+{
+	struct rjob *J = ctx;
+	tp_info("please insert tape %s into changer %s, e.g. into an import/export slot (restore of media set %s)", label,
+		changer, J->set_text);
+	char where[TP_DRIVE_NAME_MAX + 10];
+	snprintf(where, sizeof(where), "changer %s", changer);
+	mail_request(J, label, where, "It is not in the changer now (an import/export slot will do).\n");
 }
 
 static int media_abort(void *ctx, tp_err *err)
@@ -719,7 +736,7 @@ static int restore_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tap
 	int has_set = 0;
 	tp_info("loading tape %s (seq %llu) into drive %s", T->label, (unsigned long long)T->seq, S->name);
 	tp_media_wait w = { .poll_ms = J->o->media_poll_ms, .timeout_s = J->o->media_wait_s, .request = media_request,
-			    .check_abort = media_abort, .ctx = J };
+			    .request_import = media_request_import, .check_abort = media_abort, .ctx = J };
 	int r = tp_tape_load_wait(S, T->label, T->media, &w, &ml, &msl, &has_set, err);
 	if (r < 0)
 		return r;
@@ -1056,6 +1073,38 @@ static void claim_loaded_tapes(struct rjob *J, char labels[][TP_LABEL_TEXT_MAX +
 		}
 }
 
+/*
+ * A planned tape that is not in its drive's changer (in the vault, taken
+ * out of the mailslot) is named up front, with the whole list of what is
+ * needed, so the operator can fetch it before the restore gets there; when
+ * it does, the restore asks for it and waits (changer_wait).
+ */
+static void mark_offline_tapes(struct rjob *J)
+{
+	for (int i = 0; i < J->nsess; i++) {
+		tp_tape_session *S = &J->sess[i];
+		tp_changer_status st;
+		if (!S->changer || tp_changer_get_status(S->changer, &st, NULL) < 0)
+			continue;
+		for (size_t t = 0; t < J->plan.ntapes; t++) {
+			tp_restore_tape *T = &J->plan.tapes[t];
+			if (T->drive != i)
+				continue;
+			int found = 0;
+			for (size_t k = 0; k < st.ndrives && !found; k++)
+				found = st.drives[k].full && !strcmp(st.drives[k].label, T->label);
+			for (size_t k = 0; k < st.nslots && !found; k++)
+				found = st.slots[k].full && !strcmp(st.slots[k].label, T->label);
+			T->offline = !found;
+			if (!found)
+				tp_info("tape %s (seq %llu) is not in changer %s: put it in before the restore gets there, or "
+					"the restore will ask for it and wait", T->label, (unsigned long long)T->seq,
+					S->changer_name);
+		}
+		tp_changer_status_free(&st);
+	}
+}
+
 static void cleanup_staging(struct rjob *J)
 {
 	for (int t = 0; t < J->plan.ntargets; t++)
@@ -1188,12 +1237,14 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 		if ((r = scan_plan(J, &inv, set, pool, err)) < 0)
 			goto out;
 		claim_loaded_tapes(J, labels);
+		mark_offline_tapes(J);
 		res->plan = tp_restore_plan_json(&J->plan);
 		json_object_set_new(res->plan, "catalog", json_false());
 	} else {
 		if ((r = tp_restore_plan_build(db, &req, &J->plan, err)) < 0)
 			goto out;
 		claim_loaded_tapes(J, labels);
+		mark_offline_tapes(J);
 		res->plan = tp_restore_plan_json(&J->plan);
 		json_object_set_new(res->plan, "catalog", json_true());
 	}

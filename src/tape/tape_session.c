@@ -298,6 +298,50 @@ static int wait_resume(tp_tape_session *s, int timeout_ms, tp_err *err)
 	return tp_tape_session_drive_reopen(s, err);
 }
 
+/* Sleeps until the next look: 0, or < 0 when the wait was aborted or timed out (err says which). */
+static int wait_next_look(const tp_media_wait *w, int poll_ms, double t0, const char *label, const char *where,
+			  tp_err *err)
+{
+	double until = tp_monotonic() + poll_ms / 1000.0;
+	for (;;) {
+		int r;
+		if (w->check_abort && (r = w->check_abort(w->ctx, err)) < 0)
+			return r;
+		if (w->timeout_s > 0 && tp_monotonic() - t0 >= w->timeout_s)
+			return tp_err_set(err, -ETIMEDOUT, "tape %s was not inserted into %s within %d s", label, where,
+					  w->timeout_s);
+		double left = until - tp_monotonic();
+		if (left <= 0)
+			return 0;
+		struct timespec ts = { 0, (long)((left < 0.2 ? left : 0.2) * 1e9) };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * A tape that is not in the changer at all (taken out, in the vault): the
+ * operator is asked once to put it in — an import/export slot will do, the
+ * robot loads from there — and the changer is looked at until it holds it
+ * (PBS fix #4719 waits the same way instead of failing the job).  Without
+ * a wait (w or w->request_import NULL) it fails at once.
+ */
+static int changer_wait(tp_tape_session *s, const char *label, const tp_media_wait *w, tp_err *err)
+{
+	int r, asked = 0;
+	double t0 = tp_monotonic();
+	char where[TP_DRIVE_NAME_MAX + 10];
+	snprintf(where, sizeof(where), "changer %s", s->changer_name);
+	while ((r = tp_changer_has_label(s->changer, label, err)) == 0) {
+		if (!w || !w->request_import)
+			return tp_err_set(err, -TP_ENOTFOUND, "tape %s is not in changer %s", label, s->changer_name);
+		if (!asked++)
+			w->request_import(w->ctx, label, s->changer_name);
+		if ((r = wait_next_look(w, wait_poll_ms(w), t0, label, where, err)) < 0)
+			return r;
+	}
+	return r < 0 ? r : 0;
+}
+
 static int operator_wait(tp_tape_session *s, const char *label, const uint8_t *uuid, const tp_media_wait *w,
 			 tp_media_label *ml, tp_media_set_label *msl, int *has_set, tp_err *err)
 {
@@ -327,24 +371,12 @@ static int operator_wait(tp_tape_session *s, const char *label, const uint8_t *u
 		/* the operator (or `tapir tape load-media`) may use the drive meanwhile */
 		tp_tape_session_drive_close(s);
 		tp_lock_release(&s->lock);
-		double until = tp_monotonic() + poll / 1000.0;
-		for (;;) {
-			if (w->check_abort && (r = w->check_abort(w->ctx, err)) < 0) {
-				tp_err e = { 0 };
-				wait_resume(s, 10000, &e);
-				return r;
-			}
-			if (w->timeout_s > 0 && tp_monotonic() - t0 >= w->timeout_s) {
-				tp_err e = { 0 };
-				wait_resume(s, 10000, &e);
-				return tp_err_set(err, -ETIMEDOUT, "tape %s was not inserted into drive %s within %d s", label,
-						  s->name, w->timeout_s);
-			}
-			double left = until - tp_monotonic();
-			if (left <= 0)
-				break;
-			struct timespec ts = { 0, (long)((left < 0.2 ? left : 0.2) * 1e9) };
-			nanosleep(&ts, NULL);
+		char where[TP_DRIVE_NAME_MAX + 8];
+		snprintf(where, sizeof(where), "drive %s", s->name);
+		if ((r = wait_next_look(w, poll, t0, label, where, err)) < 0) {
+			tp_err e = { 0 };
+			wait_resume(s, 10000, &e);
+			return r;
 		}
 		tp_err le = { 0 };
 		r = session_lock(s, s->name, poll, &le);
@@ -364,7 +396,7 @@ int tp_tape_load_wait(tp_tape_session *s, const char *label, const uint8_t *uuid
 {
 	int r;
 	if (s->changer) {
-		if ((r = changer_prepare(s, label, err)) < 0)
+		if ((r = changer_wait(s, label, w, err)) < 0 || (r = changer_prepare(s, label, err)) < 0)
 			return r;
 		/* robot moves with the drive handle closed (the virtual changer writes the drive's state under its lock) */
 		if ((r = tp_tape_load_cartridge(s, label, err)) < 0)

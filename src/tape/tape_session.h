@@ -68,6 +68,12 @@ typedef struct tp_media_wait {
 	 * (found = its label, "" when blank or unreadable).  first is 1 once.
 	 */
 	void (*request)(void *ctx, const char *label, const char *drive, const char *found, int first);
+	/*
+	 * A changer drive: called once when the tape is not in the changer at
+	 * all (changer = its name); the wait then looks at the changer until it
+	 * is.  NULL: no wait, the load fails at once.
+	 */
+	void (*request_import)(void *ctx, const char *label, const char *changer);
 	/* < 0 stops the wait with that code (e.g. -TP_EABORT); err says why */
 	int (*check_abort)(void *ctx, tp_err *err);
 	void *ctx;

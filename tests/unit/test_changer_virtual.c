@@ -102,6 +102,10 @@ static void test_status_and_insert(void **state)
 	assert_int_equal(tp_changer_insert(c, "CCC001L9", 0, &err), 0);
 	assert_int_equal(tp_changer_insert(c, "DDD001L9", 0, &err), -ENOSPC);
 	assert_non_null(strstr(err.msg, "import/export"));
+	/* whether a cartridge is anywhere in the changer: storage and import/export slots count */
+	assert_int_equal(tp_changer_has_label(c, "AAA001L9", &err), 1);
+	assert_int_equal(tp_changer_has_label(c, "BBB001L9", &err), 1);
+	assert_int_equal(tp_changer_has_label(c, "DDD001L9", &err), 0);
 	tp_changer_close(c);
 
 	/* state survives reopening; JSON form */
@@ -128,6 +132,7 @@ static void test_load_unload_with_drive(void **state)
 	assert_int_equal(tp_changer_load_slot(c, 2, 0, &err), 0);
 	assert_string_equal(slot_label(c, 2, 0), "");
 	assert_string_equal(slot_label(c, 0, 1), "AAA001L9");
+	assert_int_equal(tp_changer_has_label(c, "AAA001L9", &err), 1); /* in a drive is in the changer */
 
 	/* the drive sees the cartridge and can write it */
 	tp_drive *d = open_drive(f, f->d0);
