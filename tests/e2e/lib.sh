@@ -65,6 +65,21 @@ daily_backups() {
 	done
 }
 
+# virtual_library NDRIVES TAPE_SIZE NTAPES [IE_SLOTS]: virtual changer lib1 in $T/lib1 with NTAPES + 2
+# storage slots (and IE_SLOTS import/export ones, default 0), its drives d1..dNDRIVES with cartridges of
+# TAPE_SIZE, cartridges TAPE01L9.. in slots 1..NTAPES, pool p1, and every cartridge barcode-labelled into p1.
+virtual_library() {
+	local nd=$1 size=$2 nt=$3 ie=${4:-0} i
+	tapir changer create lib1 --type virtual --path "$T/lib1" --slots $((nt + 2)) --import-export-slots "$ie" >/dev/null
+	for i in $(seq "$nd"); do
+		tapir drive create "d$i" --type virtual --path "$T/d$i" --max-size "$size" --changer lib1 \
+			--changer-drivenum $((i - 1)) >/dev/null
+	done
+	tapir pool create p1 >/dev/null
+	for i in $(seq "$nt"); do tapir changer insert lib1 "TAPE0${i}L9" --slot "$i" >/dev/null; done
+	tapir tape barcode-label --drive d1 --pool p1 >/dev/null
+}
+
 # restored_as_copied STORE MONTH DAY...: each day's snapshot of daily_backups in
 # STORE gives back its tree byte for byte.
 restored_as_copied() {

@@ -5,12 +5,7 @@ F=$T
 
 tapir datastore create store1 "$F/ds1" >/dev/null
 tapir datastore create store2 "$F/ds2" >/dev/null
-tapir changer create lib1 --type virtual --path "$F/lib1" --slots 8 >/dev/null
-tapir drive create d1 --type virtual --path "$F/d1" --max-size 24M --changer lib1 --changer-drivenum 0 >/dev/null
-tapir drive create d2 --type virtual --path "$F/d2" --max-size 24M --changer lib1 --changer-drivenum 1 >/dev/null
-tapir pool create p1 >/dev/null
-for i in 1 2 3 4 5 6; do tapir changer insert lib1 "TAPE0${i}L9" --slot "$i" >/dev/null; done
-tapir tape barcode-label --drive d1 --pool p1 >/dev/null
+virtual_library 2 24M 6
 daily_backups store1 05 6000000 1 2 3 4 5 6
 out=$(tapir tape backup store1 p1 --drive d1 --output-format json | tail -n 1)
 [ "$(json_get "$out" 'j["snapshots-written"]')" = 6 ] || fail "tape backup: $out"

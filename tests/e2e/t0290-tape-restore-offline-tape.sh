@@ -6,11 +6,7 @@ at_exit '[ -z "${RPID:-}" ] || kill "$RPID" 2>/dev/null'
 
 tapir datastore create store1 "$F/ds1" >/dev/null
 tapir datastore create store2 "$F/ds2" >/dev/null
-tapir changer create lib1 --type virtual --path "$F/lib1" --slots 10 --import-export-slots 1 >/dev/null
-tapir drive create d1 --type virtual --path "$F/d1" --max-size 4M --changer lib1 --changer-drivenum 0 >/dev/null
-tapir pool create p1 >/dev/null
-for i in 1 2 3 4 5 6 7 8; do tapir changer insert lib1 "TAPE0${i}L9" --slot "$i" >/dev/null; done
-tapir tape barcode-label --drive d1 --pool p1 >/dev/null
+virtual_library 1 4M 8 1
 daily_backups store1 10 700000 1 2 3 4 5 6 7 8
 out=$(tapir tape backup store1 p1 --drive d1 --output-format json | tail -n 1)
 [ "$(json_get "$out" 'len(j["tapes"]) >= 3')" = True ] || fail "expected >= 3 tapes: $out"
