@@ -685,6 +685,13 @@ static uint64_t model_read(const tp_restore_request *req, uint64_t *mpos, uint64
 /* a tape found in a drive, where it stands unknown: its rewind is charged the shortest, as the executor counts it */
 #define UNKNOWN_POS 1
 
+/* Model position of the tape in restore drive d when the plan is made. */
+static uint64_t loaded_pos(const tp_restore_request *req, int d)
+{
+	uint64_t p = req->loaded_pos ? req->loaded_pos[d] : TP_RESTORE_POS_UNKNOWN;
+	return p == TP_RESTORE_POS_UNKNOWN ? UNKNOWN_POS : p;
+}
+
 static void estimate_add(tp_lto_estimate *sum, const tp_lto_estimate *e)
 {
 	sum->load_s += e->load_s;
@@ -886,7 +893,7 @@ static int estimate(tp_restore_plan *P, const tp_restore_request *req, tp_err *e
 				if (P->tapes[t].drive != d || P->tapes[t].preloaded != !pass)
 					continue;
 				if (!n && robot && holds_other_tape(P, req, d)) {
-					st[n++] = (tp_lto_step){ TP_LTO_STEP_IN_DRIVE, UNKNOWN_POS };
+					st[n++] = (tp_lto_step){ TP_LTO_STEP_IN_DRIVE, loaded_pos(req, d) };
 					loaded = 1;
 				}
 				n += tape_steps(P, req, t, loaded, robot, st + n);

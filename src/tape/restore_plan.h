@@ -128,6 +128,8 @@ int tp_restore_check_tape_read(tp_restore_priv_fn check, const char *authid, con
 int tp_restore_check_target(tp_restore_priv_fn check, const char *authid, const char *owner, const char *store,
 			    const char *ns, tp_err *err);
 
+#define TP_RESTORE_POS_UNKNOWN UINT64_MAX
+
 typedef struct tp_restore_request {
 	const uint8_t *set;          /* media set uuid */
 	const tp_store_map *map;
@@ -143,6 +145,8 @@ typedef struct tp_restore_request {
 	int ndrives;
 	unsigned standalone;         /* bit d: drive d has no changer (no robot moves in the estimate) */
 	const char *const *loaded;   /* loaded[d]: label of the tape in changer drive d (NULL or "": none; "?": unreadable) */
+	const uint64_t *loaded_pos;  /* loaded_pos[d]: where that tape stands, in bytes of blocks before it; NULL or
+				      * TP_RESTORE_POS_UNKNOWN: unknown (charged the shortest rewind, as the drive counts it) */
 	const char *const *elsewhere; /* labels of the tapes in the drives of the restore's changers it does not use */
 	size_t nelsewhere;
 	const tp_lto_gen *gen;       /* timing model for the estimate */

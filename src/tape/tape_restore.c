@@ -1230,7 +1230,14 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 		loaded[i] = labels[i];
 	for (size_t i = 0; i < nother; i++)
 		elsewhere[i] = other[i];
+	uint64_t pos[8];
+	for (int i = 0; i < J->nsess && i < 8; i++) {
+		const tp_drive *dr = J->sess[i].drive;
+		pos[i] = dr && dr->loaded && dr->pos_known ? tp_drive_pos_blocks(&dr->pos) * (uint64_t)TP_TAPE_BLOCK_SIZE
+							  : TP_RESTORE_POS_UNKNOWN;
+	}
 	req.loaded = loaded;
+	req.loaded_pos = pos;
 	req.elsewhere = elsewhere;
 	req.nelsewhere = nother;
 	if (J->scan) {

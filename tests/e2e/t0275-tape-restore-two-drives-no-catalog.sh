@@ -89,7 +89,7 @@ res=$(tapir tape restore "$set_uuid" store1=store2 "store1:host/h1/2026-10-01T00
 [ "$(json_get "$res" '"'"$third"'" not in [t["label"] for t in j["plan"]["tapes"]]')" = True ] || fail "$third is needed: $res"
 [ "$(json_get "$res" 'j["plan"]["estimated-seconds"] > '"$est_empty"' + 26')" = True ] ||
 	fail "the plan does not count unloading $third ($est_empty s from an empty drive): $res"
-[ "$(json_get "$res" 'abs(j["simulated_tape_seconds"] - j["plan"]["estimated-seconds"]) <= 0.005 * j["plan"]["estimated-seconds"]')" = True ] ||
+[ "$(json_get "$res" 'abs(j["simulated_tape_seconds"] - j["plan"]["estimated-seconds"]) <= 0.0005 * j["plan"]["estimated-seconds"]')" = True ] ||
 	fail "the estimate does not match the run with $third in d1: $res"
 tapir snapshot forget --store store2 "host/h1/2026-10-01T00:00:00Z" >/dev/null
 

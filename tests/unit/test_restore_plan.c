@@ -569,6 +569,18 @@ static void test_tape_elsewhere(void **state)
 	assert_true(fabs(P2.estimate.unload_s - P0.estimate.unload_s - g->unload_s) < 1e-6);
 	assert_true(fabs(P2.estimate.changer_s - P0.estimate.changer_s - TP_LTO_CHANGER_MOVE_S) < 1e-6);
 	assert_true(fabs(P2.estimate.load_s - P0.estimate.load_s) < 1e-6);
+	/* where that tape stands, when the drive knows: rewound from there (at BOT: no rewind at all) */
+	tp_restore_plan P3, P4;
+	uint64_t far[] = { 9000000000000ull }, bot[] = { 0 }; /* half an LTO-9 cartridge */
+	req.loaded_pos = far;
+	assert_int_equal(tp_restore_plan_build(db, &req, &P3, &e), 0);
+	assert_true(P3.estimate.rewind_s > P2.estimate.rewind_s + 1.0);
+	req.loaded_pos = bot;
+	assert_int_equal(tp_restore_plan_build(db, &req, &P4, &e), 0);
+	assert_true(P4.estimate.rewind_s < P2.estimate.rewind_s - 1.0);
+	assert_true(fabs(P4.estimate.unload_s - P2.estimate.unload_s) < 1e-6);
+	tp_restore_plan_free(&P3);
+	tp_restore_plan_free(&P4);
 	tp_restore_plan_free(&P0);
 	tp_restore_plan_free(&P1);
 	tp_restore_plan_free(&P2);
