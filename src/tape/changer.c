@@ -192,15 +192,20 @@ static int find_label(const tp_changer_status *st, const char *label, enum tp_ch
 	return -TP_ENOTFOUND;
 }
 
+int tp_changer_status_has_label(const tp_changer_status *st, const char *label)
+{
+	enum tp_changer_elem_kind kind;
+	unsigned num;
+	return find_label(st, label, &kind, &num) == 0;
+}
+
 int tp_changer_has_label(tp_changer *c, const char *label, tp_err *err)
 {
 	tp_changer_status st;
 	int r = tp_changer_get_status(c, &st, err);
 	if (r < 0)
 		return r;
-	enum tp_changer_elem_kind kind;
-	unsigned num;
-	r = find_label(&st, label, &kind, &num) == 0;
+	r = tp_changer_status_has_label(&st, label);
 	tp_changer_status_free(&st);
 	return r;
 }

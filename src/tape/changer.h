@@ -88,6 +88,8 @@ int tp_changer_load_slot(tp_changer *c, unsigned slot, unsigned drivenum, tp_err
 int tp_changer_load_label(tp_changer *c, const char *label, unsigned drivenum, tp_err *err);
 /* 1 when a cartridge labelled label is in the changer (a slot, an import/export slot or a drive), 0 when not, < 0 on error. */
 int tp_changer_has_label(tp_changer *c, const char *label, tp_err *err);
+/* The same on a status already read: 1 or 0. */
+int tp_changer_status_has_label(const tp_changer_status *st, const char *label);
 int tp_changer_unload(tp_changer *c, unsigned drivenum, unsigned slot, unsigned *to_slot, tp_err *err);
 int tp_changer_transfer(tp_changer *c, unsigned from, unsigned to, tp_err *err);
 /*

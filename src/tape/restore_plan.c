@@ -1065,15 +1065,16 @@ json_t *tp_restore_plan_json(const tp_restore_plan *P)
 							       "first-block", (json_int_t)rd->first_object, "blocks",
 							       (json_int_t)rd->nobjects, "needed-bytes", (json_int_t)rd->useful));
 		}
-		json_array_append_new(tapes, json_pack("{s:I,s:s,s:I,s:I,s:I,s:o}", "seq", (json_int_t)T->seq, "label",
-						       T->label, "bytes", (json_int_t)T->bytes, "locates",
-						       (json_int_t)T->locates, "drive", (json_int_t)T->drive, "reads", reads));
+		json_t *o = json_pack("{s:I,s:s,s:I,s:I,s:I,s:o}", "seq", (json_int_t)T->seq, "label", T->label, "bytes",
+				      (json_int_t)T->bytes, "locates", (json_int_t)T->locates, "drive",
+				      (json_int_t)T->drive, "reads", reads);
 		if (T->preloaded)
-			json_object_set_new(json_array_get(tapes, json_array_size(tapes) - 1), "in-drive", json_true());
+			json_object_set_new(o, "in-drive", json_true());
 		if (T->elsewhere)
-			json_object_set_new(json_array_get(tapes, json_array_size(tapes) - 1), "in-other-drive", json_true());
+			json_object_set_new(o, "in-other-drive", json_true());
 		if (T->offline)
-			json_object_set_new(json_array_get(tapes, json_array_size(tapes) - 1), "offline", json_true());
+			json_object_set_new(o, "offline", json_true());
+		json_array_append_new(tapes, o);
 	}
 	return json_pack("{s:s,s:o,s:o,s:I,s:I,s:I,s:f,s:f}", "media-set", su, "snapshots", snaps, "tapes", tapes,
 			 "chunks-needed", (json_int_t)P->chunks_needed, "chunks-present", (json_int_t)P->chunks_present,

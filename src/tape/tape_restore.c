@@ -68,6 +68,9 @@ struct rjob {
 	const tp_lto_gen *gen;
 	/* full restore without a catalog: every file of every tape is read */
 	int scan;
+	/* each changer session's view of its changer when the plan is made (read once: a SCSI library answers slowly) */
+	tp_changer_status cst[8];
+	int cst_ok[8];
 	const tp_store_map *map;
 	size_t snap_cap;
 };
@@ -637,7 +640,6 @@ static int scan_tape(struct rjob *J, tp_tape_session *S, const tp_restore_tape *
 	}
 }
 
-/* A standalone drive needs the operator: task log, and a mail to --notify-user the first time. */
 /* Mails a request for tape `label` to --notify-user, when one was given and a mail sender is configured. */
 static void mail_request(struct rjob *J, const char *label, const char *where, const char *extra)
 {
@@ -657,6 +659,7 @@ static void mail_request(struct rjob *J, const char *label, const char *where, c
 		tp_info("no mail sender here: the request for tape %s was not mailed to %s", label, J->o->notify_user);
 }
 
+/* A standalone drive needs the operator: task log, and a mail to --notify-user the first time. */
 static void media_request(void *ctx, const char *label, const char *drive, const char *found, int first)
 {
 	struct rjob *J = ctx;
@@ -1027,29 +1030,28 @@ static size_t loaded_labels(struct rjob *J, char labels[][TP_LABEL_TEXT_MAX + 1]
 	size_t nother = 0;
 	for (int i = 0; i < J->nsess; i++) {
 		tp_tape_session *S = &J->sess[i];
-		tp_changer_status st;
 		labels[i][0] = 0;
-		if (!S->changer || tp_changer_get_status(S->changer, &st, NULL) < 0)
+		if (!J->cst_ok[i])
 			continue;
+		const tp_changer_status *st = &J->cst[i];
 		int first = 1; /* the drives of a changer are listed once, by its first session */
 		for (int k = 0; k < i; k++)
 			if (J->sess[k].changer && !strcmp(J->sess[k].changer_name, S->changer_name))
 				first = 0;
-		for (size_t k = 0; k < st.ndrives; k++) {
-			if (!st.drives[k].full)
+		for (size_t k = 0; k < st->ndrives; k++) {
+			if (!st->drives[k].full)
 				continue;
-			const char *l = st.drives[k].label[0] ? st.drives[k].label : "?";
+			const char *l = st->drives[k].label[0] ? st->drives[k].label : "?";
 			int ours = 0;
 			for (int m = 0; m < J->nsess; m++)
 				if (J->sess[m].changer && !strcmp(J->sess[m].changer_name, S->changer_name) &&
-				    st.drives[k].number == (unsigned)J->sess[m].drivenum)
+				    st->drives[k].number == (unsigned)J->sess[m].drivenum)
 					ours = 1;
-			if (st.drives[k].number == (unsigned)S->drivenum)
+			if (st->drives[k].number == (unsigned)S->drivenum)
 				snprintf(labels[i], sizeof(labels[i]), "%s", l);
 			else if (!ours && first && nother < TP_RESTORE_MAX_OTHER)
 				snprintf(other[nother++], sizeof(other[0]), "%s", l);
 		}
-		tp_changer_status_free(&st);
 	}
 	return nother;
 }
@@ -1081,27 +1083,15 @@ static void claim_loaded_tapes(struct rjob *J, char labels[][TP_LABEL_TEXT_MAX +
  */
 static void mark_offline_tapes(struct rjob *J)
 {
-	for (int i = 0; i < J->nsess; i++) {
-		tp_tape_session *S = &J->sess[i];
-		tp_changer_status st;
-		if (!S->changer || tp_changer_get_status(S->changer, &st, NULL) < 0)
+	for (size_t t = 0; t < J->plan.ntapes; t++) {
+		tp_restore_tape *T = &J->plan.tapes[t];
+		if (T->drive < 0 || T->drive >= J->nsess || !J->cst_ok[T->drive])
 			continue;
-		for (size_t t = 0; t < J->plan.ntapes; t++) {
-			tp_restore_tape *T = &J->plan.tapes[t];
-			if (T->drive != i)
-				continue;
-			int found = 0;
-			for (size_t k = 0; k < st.ndrives && !found; k++)
-				found = st.drives[k].full && !strcmp(st.drives[k].label, T->label);
-			for (size_t k = 0; k < st.nslots && !found; k++)
-				found = st.slots[k].full && !strcmp(st.slots[k].label, T->label);
-			T->offline = !found;
-			if (!found)
-				tp_info("tape %s (seq %llu) is not in changer %s: put it in before the restore gets there, or "
-					"the restore will ask for it and wait", T->label, (unsigned long long)T->seq,
-					S->changer_name);
-		}
-		tp_changer_status_free(&st);
+		T->offline = !tp_changer_status_has_label(&J->cst[T->drive], T->label);
+		if (T->offline)
+			tp_info("tape %s (seq %llu) is not in changer %s: put it in before the restore gets there, or "
+				"the restore will ask for it and wait", T->label, (unsigned long long)T->seq,
+				J->sess[T->drive].changer_name);
 	}
 }
 
@@ -1225,6 +1215,8 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 			req.standalone |= 1u << i; /* the operator swaps tapes: no robot time in the estimate */
 	char labels[8][TP_LABEL_TEXT_MAX + 1], other[TP_RESTORE_MAX_OTHER][TP_LABEL_TEXT_MAX + 1];
 	const char *loaded[8], *elsewhere[TP_RESTORE_MAX_OTHER];
+	for (int i = 0; i < J->nsess; i++)
+		J->cst_ok[i] = J->sess[i].changer && tp_changer_get_status(J->sess[i].changer, &J->cst[i], NULL) == 0;
 	size_t nother = loaded_labels(J, labels, other);
 	for (int i = 0; i < J->nsess; i++)
 		loaded[i] = labels[i];
@@ -1427,8 +1419,11 @@ out:
 		if (J->ds_open[t])
 			tp_datastore_close(&J->ds[t]);
 	}
-	for (int i = 0; i < J->nsess; i++)
+	for (int i = 0; i < J->nsess; i++) {
+		if (J->cst_ok[i])
+			tp_changer_status_free(&J->cst[i]);
 		tp_tape_session_close(&J->sess[i]);
+	}
 	tp_catalog_close(db);
 	tp_lock_release(&set_lock);
 	if (inv_open)
