@@ -173,7 +173,20 @@ int tp_drive_rewind(tp_drive *d, tp_err *err)
 	return 0;
 }
 
+static int do_load(tp_drive *d, const char *label, int reload, tp_err *err);
+
 int tp_drive_load(tp_drive *d, const char *label, tp_err *err)
+{
+	return do_load(d, label, 0, err);
+}
+
+int tp_drive_reload(tp_drive *d, tp_err *err)
+{
+	return do_load(d, NULL, d->loaded, err);
+}
+
+/* reload: the cartridge is threaded already, so LOAD only takes it back to BOT and is counted as that rewind */
+static int do_load(tp_drive *d, const char *label, int reload, tp_err *err)
 {
 	tp_err e = { 0 };
 	if (label && d->loaded && !strcmp(label, d->label))
@@ -194,7 +207,10 @@ int tp_drive_load(tp_drive *d, const char *label, tp_err *err)
 		refresh_status(d);
 		return fail(d, r, &e, err);
 	}
-	d->counters.loads++;
+	if (reload)
+		count_rewind(d);
+	else
+		d->counters.loads++;
 	refresh_caps(d);
 	refresh_status(d);
 	d->loaded = 1;

@@ -146,6 +146,13 @@ int tp_drive_open(const char *type, const char *name, const json_t *conf, tp_dri
 void tp_drive_close(tp_drive *d);
 
 int tp_drive_load(tp_drive *d, const char *label, tp_err *err);
+/*
+ * LOAD of the cartridge already in the drive, by a caller that knows it was
+ * there before (a restore finding its tape in its drive): a threaded
+ * cartridge only goes back to BOT, counted as a rewind from where it stood,
+ * not as a load; one the drive had not threaded is counted as a load.
+ */
+int tp_drive_reload(tp_drive *d, tp_err *err);
 int tp_drive_unload(tp_drive *d, tp_err *err);
 int tp_drive_rewind(tp_drive *d, tp_err *err);
 long tp_drive_read_block(tp_drive *d, uint8_t *buf, size_t cap, tp_err *err);

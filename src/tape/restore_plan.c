@@ -744,8 +744,11 @@ static size_t tape_steps(const tp_restore_plan *P, const tp_restore_request *req
 			 tp_lto_step *st)
 {
 	size_t n = 0;
-	if (P->tapes[t].preloaded) { /* in the drive already: its labels are read again, nothing moves */
-		st[n++] = (tp_lto_step){ TP_LTO_STEP_IN_DRIVE, 0 };
+	if (P->tapes[t].preloaded) { /* in the drive already: back to BOT and its labels read again, nothing moves */
+		uint64_t at = loaded_pos(req, P->tapes[t].drive);
+		st[n++] = (tp_lto_step){ TP_LTO_STEP_IN_DRIVE, at };
+		if (at)
+			st[n++] = (tp_lto_step){ TP_LTO_STEP_REWIND, 0 };
 		st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, LABEL_BYTES };
 	} else {
 		n = load_steps(st, loaded, robot, P->tapes[t].elsewhere);

@@ -58,23 +58,23 @@ int tp_tape_load_cartridge(tp_tape_session *s, const char *label, tp_err *err)
 		char cur[TP_DRIVE_LABEL_MAX + 1];
 		if ((r = changer_drive_label(s, cur, sizeof(cur), err)) < 0)
 			return r;
-		if (strcmp(cur, label)) {
-			drive_close_for_move(s);
-			unsigned to;
-			if (cur[0] && (r = tp_changer_unload(s->changer, (unsigned)s->drivenum, 0, &to, err)) < 0)
-				goto reopen;
-			r = tp_changer_load_label(s->changer, label, (unsigned)s->drivenum, err);
-			if (r == -TP_ENOTFOUND)
-				tp_err_set(err, r, "tape %s is not in changer %s", label, s->changer_name);
-		reopen:;
-			tp_err e2 = { 0 };
-			int r2 = drive_reopen(s, &e2);
-			if (r < 0)
-				return r;
-			if (r2 < 0) {
-				*err = e2;
-				return r2;
-			}
+		if (!strcmp(cur, label))
+			return tp_drive_reload(s->drive, err); /* no robot move: the tape only goes back to BOT */
+		drive_close_for_move(s);
+		unsigned to;
+		if (cur[0] && (r = tp_changer_unload(s->changer, (unsigned)s->drivenum, 0, &to, err)) < 0)
+			goto reopen;
+		r = tp_changer_load_label(s->changer, label, (unsigned)s->drivenum, err);
+		if (r == -TP_ENOTFOUND)
+			tp_err_set(err, r, "tape %s is not in changer %s", label, s->changer_name);
+	reopen:;
+		tp_err e2 = { 0 };
+		int r2 = drive_reopen(s, &e2);
+		if (r < 0)
+			return r;
+		if (r2 < 0) {
+			*err = e2;
+			return r2;
 		}
 		return tp_drive_load(s->drive, NULL, err);
 	}

@@ -816,15 +816,21 @@ struct drive_thread {
 	tp_thread_ctx ctx; /* the task's log and abort check, handed on to the drive's thread */
 };
 
+/* Drive d's i-th turn in its reading order (the tape found in the drive first, pass 0, then the others in sequence order). */
+static int drive_turn(const struct rjob *J, int d, size_t i)
+{
+	size_t t = i % J->plan.ntapes;
+	return J->plan.tapes[t].drive == d && J->plan.tapes[t].preloaded == (i < J->plan.ntapes);
+}
+
 static void *drive_main(void *arg)
 {
 	struct drive_thread *D = arg;
 	struct rjob *J = D->J;
 	tp_thread_ctx_set(&D->ctx);
-	/* the tape found in the drive first (pass 0), then the others in sequence order */
 	for (size_t i = 0; i < 2 * J->plan.ntapes; i++) {
 		size_t t = i % J->plan.ntapes;
-		if (J->plan.tapes[t].drive != D->idx || J->plan.tapes[t].preloaded != (i < J->plan.ntapes))
+		if (!drive_turn(J, D->idx, i))
 			continue;
 		tp_err e = { 0 };
 		tp_tape_session *S = &J->sess[D->idx];
@@ -839,6 +845,17 @@ static void *drive_main(void *arg)
 				mib, dt, mib / (dt > 1e-3 ? dt : 1e-3));
 			/* the labels read at the load; without a catalog the whole tape */
 			progress(J, 0, got - counted, 1);
+			/* a standalone drive hands the operator the finished tape when another is needed (the plan counts it) */
+			size_t k = i + 1;
+			while (k < 2 * J->plan.ntapes && !drive_turn(J, D->idx, k))
+				k++;
+			tp_err ue = { 0 };
+			if (!S->changer && k < 2 * J->plan.ntapes && S->drive) {
+				if (tp_tape_unload(S, &ue) == 0)
+					tp_info("tape %s ejected from drive %s", J->plan.tapes[t].label, S->name);
+				else /* the operator can still take it out by hand */
+					tp_warn("ejecting tape %s from drive %s: %s", J->plan.tapes[t].label, S->name, ue.msg);
+			}
 		}
 		if (r < 0) {
 			pthread_mutex_lock(&J->mu);
@@ -1018,8 +1035,9 @@ static int scan_plan(struct rjob *J, tp_inventory *inv, const uint8_t set[16], c
 }
 
 /*
- * The label of the tape in each of our changer drives ("" when empty or
- * standalone, "?" when unknown), and in `other` (up to TP_RESTORE_MAX_OTHER)
+ * The label of the tape in each of our drives ("" when empty, or in a
+ * standalone drive that cannot say without reading the tape; "?" in a
+ * changer drive that holds an unknown one), and in `other` (up to TP_RESTORE_MAX_OTHER)
  * those in the drives of our changers that the restore does not use: a
  * needed one is taken out of there, which the estimate counts.
  */
@@ -1031,6 +1049,9 @@ static size_t loaded_labels(struct rjob *J, char labels[][TP_LABEL_TEXT_MAX + 1]
 	for (int i = 0; i < J->nsess; i++) {
 		tp_tape_session *S = &J->sess[i];
 		labels[i][0] = 0;
+		tp_drive_status ds;
+		if (!S->changer && S->drive && tp_drive_get_status(S->drive, &ds, NULL) == 0 && ds.loaded)
+			snprintf(labels[i], sizeof(labels[i]), "%s", ds.label);
 		if (!J->cst_ok[i])
 			continue;
 		const tp_changer_status *st = &J->cst[i];
@@ -1057,7 +1078,7 @@ static size_t loaded_labels(struct rjob *J, char labels[][TP_LABEL_TEXT_MAX + 1]
 }
 
 /*
- * A needed tape already in one of our changer drives is read by that drive,
+ * A needed tape already in one of our drives is read by that drive,
  * first: no robot move and no load for it, and no drive thread has to take
  * it out of a drive another thread of this restore holds.  The planner pins
  * them (the estimate knows); the scan plan of a set without catalog here.

@@ -244,15 +244,17 @@ static int changer_prepare(tp_tape_session *s, const char *label, tp_err *err)
  * into ml/msl), 1 = empty, 2 = another tape (its label, or "" for a blank
  * or unreadable one, in found), < 0 = the drive failed.  Looking at the
  * wrong tape is operator time, not restore work: the counters are kept.
+ * `before` = nobody has been asked yet, so a tape found was in the drive
+ * already: it is not loaded, only taken back to BOT.
  */
 static int look(tp_tape_session *s, const char *label, const uint8_t *uuid, tp_media_label *ml,
-		tp_media_set_label *msl, int *has_set, char *found, size_t fsize, tp_err *err);
+		tp_media_set_label *msl, int *has_set, int before, char *found, size_t fsize, tp_err *err);
 
 static int labels_match(tp_tape_session *s, const char *label, const uint8_t *uuid, tp_media_label *ml,
 			tp_media_set_label *msl, int *has_set, tp_err *err);
 
 static int look(tp_tape_session *s, const char *label, const uint8_t *uuid, tp_media_label *ml,
-		tp_media_set_label *msl, int *has_set, char *found, size_t fsize, tp_err *err)
+		tp_media_set_label *msl, int *has_set, int before, char *found, size_t fsize, tp_err *err)
 {
 	tp_drive_status st;
 	int r = tp_drive_get_status(s->drive, &st, err);
@@ -264,7 +266,7 @@ static int look(tp_tape_session *s, const char *label, const uint8_t *uuid, tp_m
 		return 1;
 	tp_drive_counters saved = s->drive->counters;
 	tp_err e = { 0 };
-	r = tp_drive_load(s->drive, NULL, &e);
+	r = before ? tp_drive_reload(s->drive, &e) : tp_drive_load(s->drive, NULL, &e);
 	if (r == -ENOMEDIUM) {
 		s->drive->counters = saved;
 		return 1;
@@ -350,7 +352,7 @@ static int operator_wait(tp_tape_session *s, const char *label, const uint8_t *u
 	double t0 = tp_monotonic();
 	for (;;) {
 		char found[TP_DRIVE_LABEL_MAX + 1] = "";
-		int st = look(s, label, uuid, ml, msl, has_set, found, sizeof(found), err);
+		int st = look(s, label, uuid, ml, msl, has_set, !asked, found, sizeof(found), err);
 		if (st <= 0)
 			return st;
 		if (!w) {

@@ -1,5 +1,5 @@
 #!/bin/bash
-# A standalone drive: the restore asks for each tape (task log, mail), waits while the drive is empty or holds a wrong tape, goes on once it is inserted; stopped while waiting (task stop, SIGTERM) it ends aborted with nothing published and .tmp clean; --media-wait gives up.
+# A standalone drive: the restore asks for each tape (task log, mail), waits while the drive is empty or holds a wrong tape, goes on once it is inserted; stopped while waiting (task stop, SIGTERM) it ends aborted with nothing published and .tmp clean; --media-wait gives up; a tape already in the drive is read without asking, and the run is its plan.
 . "$(dirname "$0")/lib.sh"
 F=$T
 at_exit '[ -z "${RPID:-}" ] || kill "$RPID" 2>/dev/null'
@@ -28,6 +28,19 @@ wait_for() {
 		sleep 0.1
 	done
 	fail "no '$2' in: $(cat "$1")"
+}
+# serve LOG TAPE...: the operator puts in each tape when the restore asks for it; then the restore must succeed
+serve() {
+	local log=$1 t rc=0
+	shift
+	for t; do
+		wait_for "$log" "please insert tape $t into drive d1"
+		tapir tape unload --drive d1 >/dev/null
+		tapir tape load-media --drive d1 "$t" >/dev/null
+	done
+	wait "$RPID" || rc=$?
+	RPID=
+	[ $rc -eq 0 ] || fail "restore after inserting the tapes: $(cat "$log")"
 }
 staged() { find "$F/ds2/.tmp" -mindepth 1 2>/dev/null | grep -c . || true; }
 
@@ -77,13 +90,7 @@ tapir tape load-media --drive d1 tape5 >/dev/null
 wait_for "$T/e3" "tape tape5 is in drive d1, waiting for $first"
 sleep 0.3
 [ -z "$(ls "$F/ds2" | grep -v '^\.')" ] || fail "restored with the wrong tape"
-for t in $tapes; do
-	wait_for "$T/e3" "please insert tape $t into drive d1"
-	tapir tape unload --drive d1 >/dev/null
-	tapir tape load-media --drive d1 "$t" >/dev/null
-done
-rc=0; wait "$RPID" || rc=$?; RPID=
-[ $rc -eq 0 ] || fail "restore after inserting the tapes: $(cat "$T/e3")"
+serve "$T/e3" $tapes
 res=$(tail -n 1 "$T/o3")
 [ "$(json_get "$res" 'len(j["restored"])')" = 3 ] || fail "restore: $res"
 ntapes=$(json_get "$res" 'len(j["plan"]["tapes"])')
@@ -97,4 +104,20 @@ grep -q '"restored":\["store1:host/h1/2026-11-01T00:00:00Z"' "$T/mail.txt" || fa
 tapir verify --store store2 >/dev/null || fail "store2 does not verify"
 restored_as_copied store2 11 1 3
 [ "$(staged)" = 0 ] || fail ".tmp not clean"
+
+# 5. the first tape already in the drive: read without asking for it, not loaded again, the run is its plan
+tapir datastore create store3 "$F/ds3" >/dev/null
+tapir tape unload --drive d1 >/dev/null
+tapir tape load-media --drive d1 "$first" >/dev/null
+"$TAPIR_BIN" tape restore "$set_uuid" store1=store3 --drive d1 --output-format json >"$T/o5" 2>"$T/e5" &
+RPID=$!
+serve "$T/e5" ${tapes#* }
+grep -q "please insert tape $first" "$T/e5" && fail "asked for the tape that was in the drive: $(cat "$T/e5")"
+grep -q "tape $first ejected from drive d1" "$T/e5" || fail "the finished tape was not ejected: $(cat "$T/e5")"
+res=$(tail -n 1 "$T/o5")
+[ "$(json_get "$res" 'len(j["restored"])')" = 3 ] || fail "restore: $res"
+[ "$(json_get "$res" '[t["label"] for t in j["plan"]["tapes"] if t.get("in-drive")]')" = "['$first']" ] || fail "in-drive: $res"
+[ "$(json_get "$res" 'abs(j["simulated_tape_seconds"] - j["plan"]["estimated-seconds"]) <= 1e-6 * j["plan"]["estimated-seconds"]')" = True ] ||
+	fail "the run is not its plan: $res"
+restored_as_copied store3 11 1 3
 echo ok

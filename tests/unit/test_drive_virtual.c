@@ -424,6 +424,40 @@ static void test_counters_skip_filemarks(void **state)
 	tp_drive_close(d);
 }
 
+/*
+ * A restore that finds its tape in the drive LOADs it again: counted as the
+ * rewind from where it stood, as the plan's estimate charges it, not as a
+ * load; an empty drive stays an error and nothing is counted.
+ */
+static void test_reload_counts_rewind(void **state)
+{
+	fx *f = *state;
+	tp_err err = { 0 };
+	tp_drive *d = open_drive(f);
+	assert_int_equal(tp_drive_reload(d, &err), -ENOMEDIUM);
+	assert_int_equal(tp_drive_load(d, "R00001", &err), 0);
+	write_n(d, 0, 3);
+	tp_drive_reset_counters(d);
+	const tp_drive_counters *c = tp_drive_get_counters(d);
+	assert_int_equal(tp_drive_reload(d, &err), 0);
+	assert_int_equal(c->loads, 0);
+	assert_int_equal(c->rewinds, 1);
+	assert_int_equal(c->rewind_bytes, 3ull * BS);
+	expect_block(d, 0); /* at BOT */
+	tp_drive_pos pos;
+	assert_int_equal(tp_drive_read_position(d, &pos, &err), 0);
+	assert_int_equal(pos.object, 1);
+	assert_int_equal(tp_drive_rewind(d, &err), 0);
+	assert_int_equal(tp_drive_reload(d, &err), 0); /* at BOT already: nothing moves */
+	assert_int_equal(c->rewinds, 2);
+	assert_int_equal(c->rewind_bytes, 4ull * BS);
+	assert_int_equal(c->loads, 0);
+	/* a plain LOAD of the same cartridge is still a load: after a robot move it is one */
+	assert_int_equal(tp_drive_load(d, NULL, &err), 0);
+	assert_int_equal(c->loads, 1);
+	tp_drive_close(d);
+}
+
 static void test_load_by_label_and_counters(void **state)
 {
 	fx *f = *state;
@@ -547,6 +581,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fault_early_eom_and_not_ready, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encryption, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters_skip_filemarks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_counts_rewind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_by_label_and_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tape_io_adapter, setup, teardown),
 		cmocka_unit_test(test_registry),

@@ -506,6 +506,20 @@ static void test_tape_in_drive(void **state)
 	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(j, "tapes"), 2), "in-drive")));
 	assert_null(json_object_get(json_array_get(json_object_get(j, "tapes"), 0), "in-drive"));
 	json_decref(j);
+	/* C is taken back to BOT from where the drive reports it, as tp_drive_reload counts: no rewind at BOT, a long one from mid-tape */
+	tp_restore_plan Pb, Pf;
+	uint64_t bot[] = { 0 }, far[] = { 9000000000000ull };
+	req.loaded_pos = bot;
+	assert_int_equal(tp_restore_plan_build(db, &req, &Pb, &e), 0);
+	req.loaded_pos = far;
+	assert_int_equal(tp_restore_plan_build(db, &req, &Pf, &e), 0);
+	assert_int_equal(Pb.tapes[2].preloaded + Pf.tapes[2].preloaded, 2);
+	assert_true(Pb.estimate.rewind_s < P1.estimate.rewind_s); /* unknown position: the shortest rewind */
+	assert_true(Pf.estimate.rewind_s > P1.estimate.rewind_s + 1.0);
+	assert_true(fabs(Pf.estimate.load_s - Pb.estimate.load_s) < 1e-6);
+	tp_restore_plan_free(&Pb);
+	tp_restore_plan_free(&Pf);
+	req.loaded_pos = NULL;
 
 	/* two drives, the second holding A: A stays with it whatever the spread would say; a label no tape has is ignored */
 	static const char *const DRIVES2[] = { "d0", "d1" };
