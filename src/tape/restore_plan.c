@@ -859,7 +859,7 @@ out:
 	return r;
 }
 
-/* Whether changer drive d holds a tape the restore does not read there (unloaded before its first load). */
+/* Whether drive d holds a tape the restore does not read there (unloaded before its first load; by the robot or, standalone, ejected for the operator). */
 static int holds_other_tape(const tp_restore_plan *P, const tp_restore_request *req, int d)
 {
 	if (!req->loaded || !req->loaded[d] || !*req->loaded[d])
@@ -895,7 +895,7 @@ static int estimate(tp_restore_plan *P, const tp_restore_request *req, tp_err *e
 			for (size_t t = 0; t < P->ntapes; t++) {
 				if (P->tapes[t].drive != d || P->tapes[t].preloaded != !pass)
 					continue;
-				if (!n && robot && holds_other_tape(P, req, d)) {
+				if (!n && holds_other_tape(P, req, d)) {
 					st[n++] = (tp_lto_step){ TP_LTO_STEP_IN_DRIVE, loaded_pos(req, d) };
 					loaded = 1;
 				}

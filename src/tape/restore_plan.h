@@ -144,7 +144,7 @@ typedef struct tp_restore_request {
 	const char *const *drives;
 	int ndrives;
 	unsigned standalone;         /* bit d: drive d has no changer (no robot moves in the estimate) */
-	const char *const *loaded;   /* loaded[d]: label of the tape in changer drive d (NULL or "": none; "?": unreadable) */
+	const char *const *loaded;   /* loaded[d]: label of the tape in drive d (NULL or "": none; "?": one the drive cannot name) */
 	const uint64_t *loaded_pos;  /* loaded_pos[d]: where that tape stands, in bytes of blocks before it; NULL or
 				      * TP_RESTORE_POS_UNKNOWN: unknown (charged the shortest rewind, as the drive counts it) */
 	const char *const *elsewhere; /* labels of the tapes in the drives of the restore's changers it does not use */

@@ -1035,9 +1035,8 @@ static int scan_plan(struct rjob *J, tp_inventory *inv, const uint8_t set[16], c
 }
 
 /*
- * The label of the tape in each of our drives ("" when empty, or in a
- * standalone drive that cannot say without reading the tape; "?" in a
- * changer drive that holds an unknown one), and in `other` (up to TP_RESTORE_MAX_OTHER)
+ * The label of the tape in each of our drives ("" when empty, "?" when the
+ * drive holds one it cannot name without reading it), and in `other` (up to TP_RESTORE_MAX_OTHER)
  * those in the drives of our changers that the restore does not use: a
  * needed one is taken out of there, which the estimate counts.
  */
@@ -1051,7 +1050,7 @@ static size_t loaded_labels(struct rjob *J, char labels[][TP_LABEL_TEXT_MAX + 1]
 		labels[i][0] = 0;
 		tp_drive_status ds;
 		if (!S->changer && S->drive && tp_drive_get_status(S->drive, &ds, NULL) == 0 && ds.loaded)
-			snprintf(labels[i], sizeof(labels[i]), "%s", ds.label);
+			snprintf(labels[i], sizeof(labels[i]), "%s", ds.label[0] ? ds.label : "?");
 		if (!J->cst_ok[i])
 			continue;
 		const tp_changer_status *st = &J->cst[i];

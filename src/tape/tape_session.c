@@ -347,14 +347,31 @@ static int changer_wait(tp_tape_session *s, const char *label, const tp_media_wa
 static int operator_wait(tp_tape_session *s, const char *label, const uint8_t *uuid, const tp_media_wait *w,
 			 tp_media_label *ml, tp_media_set_label *msl, int *has_set, tp_err *err)
 {
-	int poll = wait_poll_ms(w), asked = 0, r;
+	int poll = wait_poll_ms(w), asked = 0, ejected = 0, r;
 	char last[TP_DRIVE_LABEL_MAX + 2] = "";
 	double t0 = tp_monotonic();
 	for (;;) {
 		char found[TP_DRIVE_LABEL_MAX + 1] = "";
+		tp_drive_pos p0 = s->drive->pos;
+		int known0 = s->drive->pos_known;
 		int st = look(s, label, uuid, ml, msl, has_set, !asked, found, sizeof(found), err);
 		if (st <= 0)
 			return st;
+		if (st == 2 && w && !asked && !ejected++) {
+			/*
+			 * The tape the drive held before anyone was asked is taken out,
+			 * so the operator only puts the next one in.  Counted from where
+			 * it stood, as the plan does: the look is not counted.
+			 */
+			s->drive->pos = p0;
+			s->drive->pos_known = known0;
+			tp_err ue = { 0 };
+			if (tp_drive_unload(s->drive, &ue) == 0) {
+				tp_info("tape %s was in drive %s: ejected it", found[0] ? found : "(blank or unreadable)", s->name);
+				continue;
+			}
+			tp_warn("ejecting tape %s from drive %s: %s", found[0] ? found : "(blank or unreadable)", s->name, ue.msg);
+		}
 		if (!w) {
 			if (st == 1)
 				return tp_err_set(err, -TP_EWRONGMEDIA, "please insert tape %s into drive %s", label, s->name);

@@ -60,11 +60,16 @@ rc=0; wait "$RPID" || rc=$?; RPID=
 [ "$(staged)" = 0 ] || fail ".tmp not clean after abort"
 tapir tape load-media --drive d1 "$first" >/dev/null   # the drive is free again
 
-# 2. SIGTERM while a wrong tape is in the drive
+# 2. a wrong tape in the drive at the start is ejected before the operator is asked; SIGTERM while the
+#    operator has put a wrong tape in again
 tapir tape unload --drive d1 >/dev/null
 tapir tape load-media --drive d1 tape5 >/dev/null
 "$TAPIR_BIN" tape restore "$set_uuid" store1=store2 --drive d1 --output-format json >"$T/o2" 2>"$T/e2" &
 RPID=$!
+wait_for "$T/e2" "please insert tape $first into drive d1"
+grep -q "tape tape5 was in drive d1: ejected it" "$T/e2" || fail "the wrong tape was not ejected first: $(cat "$T/e2")"
+grep -q "tape tape5 is in drive d1" "$T/e2" && fail "asked around a tape it ejected: $(cat "$T/e2")"
+tapir tape load-media --drive d1 tape5 >/dev/null
 wait_for "$T/e2" "tape tape5 is in drive d1, waiting for $first"
 kill -TERM "$RPID"
 rc=0; wait "$RPID" || rc=$?; RPID=

@@ -18,4 +18,9 @@ r = res[-1]
 assert len(r["restored"]) == 1 and not r["failed"], r
 assert r["tape_loads"] >= 1 and r["bytes_read_from_tape"] > 0 and r["chunks_restored"] >= 1, r
 PY
+# the restore took the simulated tape time its plan estimated (the drive held the backup's last tape, not the one needed)
+json_get "$(cat "$T/demo/tape-restore.json")" 'abs(j["simulated_tape_seconds"] - j["plan"]["estimated-seconds"]) <= 1e-6 * j["simulated_tape_seconds"]' |
+	grep -qx True || fail "the run is not its plan: $(cat "$T/demo/tape-restore.json")"
+grep -q '"in-drive"' "$T/demo/tape-restore.json" && fail "the needed tape was not in the drive: $(cat "$T/demo/tape-restore.json")"
+
 echo ok

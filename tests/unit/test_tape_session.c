@@ -165,17 +165,31 @@ static void test_wait_timeout_and_abort(void **state)
 	/* the session holds its drive again */
 	assert_true(s.lock.fd >= 0);
 	assert_non_null(s.drive);
-	/* a wrong tape: logged with its label; abort ends the wait */
+	/*
+	 * A wrong tape in the drive before anyone is asked is ejected first
+	 * (counted as that unload; looking at it is not counted), then the
+	 * empty drive is asked for; one the operator puts in later is logged
+	 * with its label and left alone; abort ends the wait.
+	 */
 	assert_int_equal(tp_drive_load(s.drive, "TB", &e), 0);
+	tp_drive_reset_counters(s.drive);
 	memset(&L, 0, sizeof(L));
-	L.abort_after = 5;
+	L.insert_at = 3;
+	L.insert_label = "TB";
+	L.abort_after = 8;
 	w.timeout_s = 0;
 	assert_int_equal(tp_tape_load_wait(&s, "TA", NULL, &w, &ml, NULL, &has_set, &e), -TP_EABORT);
-	assert_int_equal(L.requests, 1);
+	assert_int_equal(L.requests, 2);
+	assert_int_equal(L.firsts, 1);
 	assert_string_equal(L.found, "TB");
-	assert_int_equal(L.checks, 5);
+	assert_int_equal(L.checks, 8);
 	assert_non_null(s.drive);
-	assert_int_equal(s.drive->counters.loads, 1); /* looking at the wrong tape is not counted */
+	assert_int_equal(s.drive->counters.unloads, 1);
+	assert_int_equal(s.drive->counters.loads, 0);
+	tp_drive_status st;
+	assert_int_equal(tp_drive_get_status(s.drive, &st, &e), 0);
+	assert_true(st.loaded);
+	assert_string_equal(st.label, "TB");
 	assert_int_equal(tp_drive_unload(s.drive, &e), 0);
 	tp_tape_session_close(&s);
 }
