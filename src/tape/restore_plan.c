@@ -682,14 +682,18 @@ static uint64_t model_read(const tp_restore_request *req, uint64_t *mpos, uint64
 
 /* media label and media-set label: one block each, read at every load */
 #define LABEL_BYTES (2ull * TP_TAPE_BLOCK_SIZE)
-/* a tape found in a drive, where it stands unknown: its rewind is charged the shortest, as the executor counts it */
+/* a tape found in a drive that cannot say where it stands: its rewind is charged the shortest, as the executor counts it */
 #define UNKNOWN_POS 1
 
 /* Model position of the tape in restore drive d when the plan is made. */
+static uint64_t model_at(uint64_t p)
+{
+	return p == TP_RESTORE_POS_UNKNOWN ? UNKNOWN_POS : p;
+}
+
 static uint64_t loaded_pos(const tp_restore_request *req, int d)
 {
-	uint64_t p = req->loaded_pos ? req->loaded_pos[d] : TP_RESTORE_POS_UNKNOWN;
-	return p == TP_RESTORE_POS_UNKNOWN ? UNKNOWN_POS : p;
+	return model_at(req->loaded_pos ? req->loaded_pos[d] : TP_RESTORE_POS_UNKNOWN);
 }
 
 static void estimate_add(tp_lto_estimate *sum, const tp_lto_estimate *e)
@@ -715,7 +719,7 @@ static void estimate_add(tp_lto_estimate *sum, const tp_lto_estimate *e)
  * number of steps (at most LOAD_STEPS_MAX).
  */
 #define LOAD_STEPS_MAX 8
-static size_t load_steps(tp_lto_step *st, int loaded, int robot, int elsewhere)
+static size_t load_steps(tp_lto_step *st, int loaded, int robot, int elsewhere, uint64_t elsewhere_pos)
 {
 	size_t n = 0;
 	if (loaded) {
@@ -724,7 +728,7 @@ static size_t load_steps(tp_lto_step *st, int loaded, int robot, int elsewhere)
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
 	}
 	if (robot && elsewhere) {
-		st[n++] = (tp_lto_step){ TP_LTO_STEP_IN_DRIVE, UNKNOWN_POS };
+		st[n++] = (tp_lto_step){ TP_LTO_STEP_IN_DRIVE, model_at(elsewhere_pos) };
 		st[n++] = (tp_lto_step){ TP_LTO_STEP_UNLOAD, 0 };
 		st[n++] = (tp_lto_step){ TP_LTO_STEP_CHANGER_MOVE, 0 };
 	}
@@ -751,7 +755,7 @@ static size_t tape_steps(const tp_restore_plan *P, const tp_restore_request *req
 			st[n++] = (tp_lto_step){ TP_LTO_STEP_REWIND, 0 };
 		st[n++] = (tp_lto_step){ TP_LTO_STEP_READ, LABEL_BYTES };
 	} else {
-		n = load_steps(st, loaded, robot, P->tapes[t].elsewhere);
+		n = load_steps(st, loaded, robot, P->tapes[t].elsewhere, P->tapes[t].elsewhere_pos);
 	}
 	uint64_t pos = FIRST_DATA_OBJECT, mpos = LABEL_BYTES;
 	for (size_t k = P->tapes[t].first_read; k < P->tapes[t].first_read + P->tapes[t].nreads; k++) {
@@ -788,8 +792,10 @@ static void pin_loaded(tp_restore_plan *P, const tp_restore_request *req)
 	}
 	for (size_t i = 0; req->elsewhere && i < req->nelsewhere; i++)
 		for (size_t t = 0; req->elsewhere[i] && t < P->ntapes; t++)
-			if (!P->tapes[t].preloaded && !strcmp(P->tapes[t].label, req->elsewhere[i]))
+			if (!P->tapes[t].preloaded && !strcmp(P->tapes[t].label, req->elsewhere[i])) {
 				P->tapes[t].elsewhere = 1;
+				P->tapes[t].elsewhere_pos = req->elsewhere_pos ? req->elsewhere_pos[i] : TP_RESTORE_POS_UNKNOWN;
+			}
 }
 
 /*
@@ -1125,7 +1131,7 @@ int tp_restore_plan_pbs2021(tp_catalog_db *db, const tp_restore_plan *P, const t
 				any |= (phase == 1) == (P->reads[k].kind == TP_READ_SNAPSHOT);
 			if (!any)
 				continue;
-			n += load_steps(st + n, loaded, robot, 0);
+			n += load_steps(st + n, loaded, robot, 0, 0);
 			c->unloads += loaded;
 			c->loads++;
 			c->blocks_read += 2;

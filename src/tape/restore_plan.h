@@ -91,6 +91,7 @@ typedef struct tp_restore_tape {
 	int drive;                  /* which drive handles it */
 	int preloaded;              /* it was in that drive when the plan was made: read first, no load */
 	int elsewhere;              /* it is in a drive of the changer the restore does not use: taken out of it first */
+	uint64_t elsewhere_pos;     /* where it stands there (as loaded_pos) */
 	int offline;                /* not in its drive's changer when the plan was made: asked for when its turn comes */
 } tp_restore_tape;
 
@@ -148,6 +149,7 @@ typedef struct tp_restore_request {
 	const uint64_t *loaded_pos;  /* loaded_pos[d]: where that tape stands, in bytes of blocks before it; NULL or
 				      * TP_RESTORE_POS_UNKNOWN: unknown (charged the shortest rewind, as the drive counts it) */
 	const char *const *elsewhere; /* labels of the tapes in the drives of the restore's changers it does not use */
+	const uint64_t *elsewhere_pos; /* elsewhere_pos[i]: where elsewhere[i] stands (as loaded_pos); NULL: unknown */
 	size_t nelsewhere;
 	const tp_lto_gen *gen;       /* timing model for the estimate */
 	uint64_t media_bytes;        /* cartridge size the model scales (0 = real) */

@@ -1038,11 +1038,12 @@ static int scan_plan(struct rjob *J, tp_inventory *inv, const uint8_t set[16], c
  * The label of the tape in each of our drives ("" when empty, "?" when the
  * drive holds one it cannot name without reading it), and in `other` (up to TP_RESTORE_MAX_OTHER)
  * those in the drives of our changers that the restore does not use: a
- * needed one is taken out of there, which the estimate counts.
+ * needed one is taken out of there, which the estimate counts from where
+ * it stands (other_pos; asked of that drive only for tapes of this set).
  */
 #define TP_RESTORE_MAX_OTHER 64
-static size_t loaded_labels(struct rjob *J, char labels[][TP_LABEL_TEXT_MAX + 1],
-			    char other[][TP_LABEL_TEXT_MAX + 1])
+static size_t loaded_labels(struct rjob *J, const tp_inventory *inv, const uint8_t set[16],
+			    char labels[][TP_LABEL_TEXT_MAX + 1], char other[][TP_LABEL_TEXT_MAX + 1], uint64_t *other_pos)
 {
 	size_t nother = 0;
 	for (int i = 0; i < J->nsess; i++) {
@@ -1069,8 +1070,14 @@ static size_t loaded_labels(struct rjob *J, char labels[][TP_LABEL_TEXT_MAX + 1]
 					ours = 1;
 			if (st->drives[k].number == (unsigned)S->drivenum)
 				snprintf(labels[i], sizeof(labels[i]), "%s", l);
-			else if (!ours && first && nother < TP_RESTORE_MAX_OTHER)
+			else if (!ours && first && nother < TP_RESTORE_MAX_OTHER) {
+				const tp_inventory_entry *e = tp_inventory_find_label(inv, l);
+				other_pos[nother] = TP_RESTORE_POS_UNKNOWN;
+				if (e && e->has_set && !memcmp(e->set.uuid, set, 16) &&
+				    tp_tape_changer_drive_pos(S, (int)st->drives[k].number, &other_pos[nother], NULL) < 0)
+					other_pos[nother] = TP_RESTORE_POS_UNKNOWN;
 				snprintf(other[nother++], sizeof(other[0]), "%s", l);
+			}
 		}
 	}
 	return nother;
@@ -1237,7 +1244,8 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 	const char *loaded[8], *elsewhere[TP_RESTORE_MAX_OTHER];
 	for (int i = 0; i < J->nsess; i++)
 		J->cst_ok[i] = J->sess[i].changer && tp_changer_get_status(J->sess[i].changer, &J->cst[i], NULL) == 0;
-	size_t nother = loaded_labels(J, labels, other);
+	uint64_t other_pos[TP_RESTORE_MAX_OTHER];
+	size_t nother = loaded_labels(J, &inv, set, labels, other, other_pos);
 	for (int i = 0; i < J->nsess; i++)
 		loaded[i] = labels[i];
 	for (size_t i = 0; i < nother; i++)
@@ -1251,6 +1259,7 @@ int tp_tape_restore_run(const tp_tape_restore_opts *o, tp_tape_restore_result *r
 	req.loaded = loaded;
 	req.loaded_pos = pos;
 	req.elsewhere = elsewhere;
+	req.elsewhere_pos = other_pos;
 	req.nelsewhere = nother;
 	if (J->scan) {
 		if ((r = scan_plan(J, &inv, set, pool, err)) < 0)

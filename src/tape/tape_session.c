@@ -177,6 +177,42 @@ static void count_changer_unload(tp_drive *d)
 	d->counters.unloads++;
 }
 
+/* The configured drive that is drive `num` of s's changer: its name in name ("" when no drive is configured there). */
+static int changer_drive_name(const tp_tape_session *s, int num, char name[TP_DRIVE_NAME_MAX + 1], tp_err *err)
+{
+	tp_tape_config cfg;
+	int r = tp_tape_config_load(&cfg, err);
+	if (r < 0)
+		return r;
+	name[0] = 0;
+	for (size_t i = 0; i < cfg.ndrives; i++)
+		if (!strcmp(cfg.drives[i].changer, s->changer_name) && cfg.drives[i].changer_drivenum == num)
+			snprintf(name, TP_DRIVE_NAME_MAX + 1, "%s", cfg.drives[i].name);
+	tp_tape_config_free(&cfg);
+	return 0;
+}
+
+int tp_tape_changer_drive_pos(tp_tape_session *s, int num, uint64_t *bytes, tp_err *err)
+{
+	char name[TP_DRIVE_NAME_MAX + 1];
+	int r;
+	if (!s->changer)
+		return tp_err_set(err, -EINVAL, "drive %s has no changer", s->name);
+	if ((r = changer_drive_name(s, num, name, err)) < 0)
+		return r;
+	if (!name[0])
+		return tp_err_set(err, -TP_ENOTFOUND, "no configured drive is drive %d of changer %s", num, s->changer_name);
+	tp_tape_session o;
+	if ((r = tp_tape_session_open(&o, name, s->owner, 0, err)) < 0)
+		return r;
+	if (o.drive && o.drive->loaded && o.drive->pos_known)
+		*bytes = tp_drive_pos_blocks(&o.drive->pos) * (uint64_t)TP_TAPE_BLOCK_SIZE;
+	else
+		r = tp_err_set(err, -ENODATA, "drive %s does not know where its tape stands", name);
+	tp_tape_session_close(&o);
+	return r;
+}
+
 /*
  * Before the changer loads `label` into our drive: a cartridge in another
  * drive of the changer goes back to its slot (that drive must not be locked
@@ -200,14 +236,9 @@ static int changer_prepare(tp_tape_session *s, const char *label, tp_err *err)
 	}
 	tp_changer_status_free(&st);
 	if (other >= 0) {
-		tp_tape_config cfg;
-		if ((r = tp_tape_config_load(&cfg, err)) < 0)
+		char name[TP_DRIVE_NAME_MAX + 1];
+		if ((r = changer_drive_name(s, other, name, err)) < 0)
 			return r;
-		char name[TP_DRIVE_NAME_MAX + 1] = "";
-		for (size_t i = 0; i < cfg.ndrives; i++)
-			if (!strcmp(cfg.drives[i].changer, s->changer_name) && cfg.drives[i].changer_drivenum == other)
-				snprintf(name, sizeof(name), "%s", cfg.drives[i].name);
-		tp_tape_config_free(&cfg);
 		if (!name[0])
 			return tp_err_set(err, -EBUSY, "tape %s is in drive %d of changer %s, which no configured drive uses: unload it first",
 					  label, other, s->changer_name);

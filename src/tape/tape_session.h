@@ -103,6 +103,15 @@ int tp_tape_session_needs_operator(const tp_tape_session *s);
 int tp_tape_load_wait(tp_tape_session *s, const char *label, const uint8_t *uuid, const tp_media_wait *w,
 		      tp_media_label *ml, tp_media_set_label *msl, int *has_set, tp_err *err);
 
+/*
+ * Where the tape in drive `num` of s's changer (another drive than s's)
+ * stands, in bytes of the blocks before it: that drive's session is opened
+ * without waiting and closed again, nothing moves.  -TP_ELOCKED when
+ * someone holds it, -TP_ENOTFOUND when no drive is configured there,
+ * -ENODATA when it is empty or cannot say.
+ */
+int tp_tape_changer_drive_pos(tp_tape_session *s, int num, uint64_t *bytes, tp_err *err);
+
 /* Unloads the drive (to its slot with a changer). */
 int tp_tape_unload(tp_tape_session *s, tp_err *err);
 

@@ -571,6 +571,20 @@ static void test_tape_elsewhere(void **state)
 	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(j, "tapes"), 1), "in-other-drive")));
 	assert_null(json_object_get(json_array_get(json_object_get(j, "tapes"), 0), "in-other-drive"));
 	json_decref(j);
+	/* where B stands in that drive, when it says: rewound from there before it comes out (none at BOT) */
+	tp_restore_plan Pfar, Pbot;
+	uint64_t far_b[] = { 0, 9000000000000ull }, bot_b[] = { 0, 0 };
+	req.elsewhere_pos = far_b;
+	assert_int_equal(tp_restore_plan_build(db, &req, &Pfar, &e), 0);
+	req.elsewhere_pos = bot_b;
+	assert_int_equal(tp_restore_plan_build(db, &req, &Pbot, &e), 0);
+	assert_int_equal(Pfar.tapes[1].elsewhere_pos, far_b[1]);
+	assert_true(Pfar.estimate.rewind_s > P1.estimate.rewind_s + 1.0);
+	assert_true(Pbot.estimate.rewind_s < P1.estimate.rewind_s);
+	assert_true(fabs(Pfar.estimate.unload_s - Pbot.estimate.unload_s) < 1e-6);
+	tp_restore_plan_free(&Pfar);
+	tp_restore_plan_free(&Pbot);
+	req.elsewhere_pos = NULL;
 
 	/* our drive holds a tape the restore does not need: unloaded and moved back before A comes in */
 	req.elsewhere = NULL;

@@ -115,6 +115,9 @@ static void test_virtual_loads_by_label(void **state)
 	int has_set = 1;
 	assert_int_equal(tp_tape_session_open(&s, "v1", "test", 1000, &e), 0);
 	assert_int_equal(tp_tape_session_needs_operator(&s), 0);
+	uint64_t at = 7;
+	assert_int_equal(tp_tape_changer_drive_pos(&s, 1, &at, &e), -EINVAL); /* no changer: no other drives */
+	assert_int_equal(at, 7);
 	assert_int_equal(tp_tape_load(&s, "TA", NULL, &ml, NULL, &has_set, &e), 0);
 	assert_string_equal(ml.label_text, "TA");
 	assert_int_equal(has_set, 0);
