@@ -106,3 +106,13 @@ double tp_monotonic(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+void tp_time_left(double elapsed_s, uint64_t done, uint64_t total, char out[16])
+{
+	out[0] = 0;
+	if (!done || done >= total || !(elapsed_s >= 1.0))
+		return;
+	double s = elapsed_s * ((double)(total - done) / (double)done);
+	long v = s < 3599999.0 ? (long)(s + 0.5) : 3599999L;
+	snprintf(out, 16, "%ld:%02ld:%02ld", v / 3600, v / 60 % 60, v % 60);
+}

@@ -713,11 +713,16 @@ static void progress(struct rjob *J, uint64_t planned, uint64_t read, int force)
 		J->progress_last = now;
 		double mib = (double)J->bytes_done / 1048576.0, dt = now - J->t_start;
 		double rate = mib / (dt > 1e-3 ? dt : 1e-3);
+		/* at the pace so far, tape swaps and waits included: rough early on, honest about a slow drive */
+		char t[16], left[32] = "";
+		tp_time_left(dt, J->plan_done, J->bytes_planned, t);
+		if (t[0])
+			snprintf(left, sizeof(left), ", about %s left", t);
 		if (J->bytes_planned)
 			tp_info("progress: %.0f%% of the planned tape data (%.1f of %.1f MiB), %.1f MiB read at %.1f MiB/s, "
-				"%llu chunks restored so far",
+				"%llu chunks restored so far%s",
 				100.0 * (double)J->plan_done / (double)J->bytes_planned, (double)J->plan_done / 1048576.0,
-				(double)J->bytes_planned / 1048576.0, mib, rate, (unsigned long long)J->chunks_restored);
+				(double)J->bytes_planned / 1048576.0, mib, rate, (unsigned long long)J->chunks_restored, left);
 		else
 			tp_info("progress: %.1f MiB read from tape at %.1f MiB/s, %llu chunks restored so far", mib, rate,
 				(unsigned long long)J->chunks_restored);

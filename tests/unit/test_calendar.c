@@ -171,6 +171,31 @@ static void test_timespans(void **state)
 	assert_string_equal(out, "0s");
 }
 
+/* Time left at the pace so far: nothing said too early, too late or before anything is done; capped. */
+static void test_time_left(void **state)
+{
+	(void)state;
+	char t[16];
+	tp_time_left(60.0, 25, 100, t); /* a quarter in a minute: three more */
+	assert_string_equal(t, "0:03:00");
+	tp_time_left(3600.0, 1, 3, t);
+	assert_string_equal(t, "2:00:00");
+	tp_time_left(10.0, 999, 1000, t); /* rounded to the second */
+	assert_string_equal(t, "0:00:00");
+	tp_time_left(1.5, 1, 4, t);
+	assert_string_equal(t, "0:00:05"); /* 4.5 s rounds up */
+	tp_time_left(86400.0, 1, 1000000, t);
+	assert_string_equal(t, "999:59:59");
+	tp_time_left(0.5, 1, 2, t);
+	assert_string_equal(t, "");
+	tp_time_left(60.0, 0, 100, t);
+	assert_string_equal(t, "");
+	tp_time_left(60.0, 100, 100, t);
+	assert_string_equal(t, "");
+	tp_time_left(60.0, 200, 100, t);
+	assert_string_equal(t, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_local_time),
 		cmocka_unit_test(test_bad_events),
 		cmocka_unit_test(test_timespans),
+		cmocka_unit_test(test_time_left),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
