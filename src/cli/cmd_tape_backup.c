@@ -2,8 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
+#include "base/progress_bar.h"
 #include "base/timefmt.h"
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -52,7 +54,10 @@ int cmd_tape_backup(int argc, char **argv, tp_err *err)
 	printf("task %s\n", tp_task_upid(task));
 	double t0 = tp_monotonic();
 	tp_tape_backup_result res;
+	int bar = tp_progress_bar_start(STDERR_FILENO);
 	r = tp_tape_backup_run(&o, &res, err);
+	if (bar)
+		tp_progress_bar_stop();
 	json_t *sum = tp_tape_backup_result_json(&res);
 	json_object_set_new(sum, "upid", json_string(tp_task_upid(task)));
 	json_object_set_new(sum, "seconds", json_real(tp_monotonic() - t0));

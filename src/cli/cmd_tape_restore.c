@@ -5,10 +5,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "access/acl.h"
 #include "base/json_util.h"
 #include "base/log.h"
+#include "base/progress_bar.h"
 #include "base/timefmt.h"
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -167,7 +169,10 @@ int cmd_tape_restore(int argc, char **argv, tp_err *err)
 			sigaction(SIGINT, &sa, &old_int);
 		}
 	}
+	int bar = !o.dry_run && tp_progress_bar_start(STDERR_FILENO);
 	r = tp_tape_restore_run(&o, &res, err);
+	if (bar)
+		tp_progress_bar_stop();
 	if (watching) {
 		sigaction(SIGTERM, &old_term, NULL);
 		sigaction(SIGINT, &old_int, NULL);

@@ -14,6 +14,7 @@
 #include "base/fsutil.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "base/progress_bar.h"
 #include "base/queue.h"
 #include "base/timefmt.h"
 #include "format/blob.h"
@@ -790,6 +791,7 @@ int tp_tape_backup_run(const tp_tape_backup_opts *o, tp_tape_backup_result *res,
 			goto out;
 		char path[TP_SNAPSHOT_PATH_MAX];
 		tp_snapshot_ref_path(s, path, sizeof(path));
+		tp_progress_bar_set((double)i / (double)l.n, path);
 		tp_snapshot_loc loc;
 		tp_err le = { 0 };
 		int x = tp_catalog_lookup_snapshot(J.db, J.set, J.ds.name, path, &loc, &le);

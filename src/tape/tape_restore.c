@@ -15,6 +15,7 @@
 #include "base/hex.h"
 #include "base/json_util.h"
 #include "base/log.h"
+#include "base/progress_bar.h"
 #include "base/queue.h"
 #include "base/timefmt.h"
 #include "format/blob.h"
@@ -709,6 +710,15 @@ static void progress(struct rjob *J, uint64_t planned, uint64_t read, int force)
 	J->plan_done += planned;
 	J->bytes_done += read;
 	double now = tp_monotonic();
+	if (J->bytes_planned) { /* the bar follows every range; the log gets a line every progress_every */
+		char t[16], text[96];
+		tp_time_left(now - J->t_start, J->plan_done, J->bytes_planned, t);
+		snprintf(text, sizeof(text), "%.1f of %.1f MiB%s%s", (double)J->plan_done / 1048576.0,
+			 (double)J->bytes_planned / 1048576.0, t[0] ? ", about " : "", t[0] ? t : "");
+		if (t[0])
+			strcat(text, " left");
+		tp_progress_bar_set((double)J->plan_done / (double)J->bytes_planned, text);
+	}
 	if (force || now - J->progress_last >= J->progress_every) {
 		J->progress_last = now;
 		double mib = (double)J->bytes_done / 1048576.0, dt = now - J->t_start;

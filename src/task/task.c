@@ -16,6 +16,7 @@
 #include "base/lock.h"
 #include "base/log.h"
 #include "base/paths.h"
+#include "base/progress_bar.h"
 #include "base/timefmt.h"
 
 /* A UPID is used as a file name. */
@@ -407,9 +408,11 @@ static void task_write(tp_task *t, const char *prefix, const char *msg, int warn
 		}
 		if (t->echo && !quiet && (warn || !tp_log_quiet())) {
 			FILE *f = t->echo == TP_TASK_ECHO_SPLIT && !warn ? stdout : stderr;
+			tp_progress_bar_hide(); /* the line goes where the bar was; the bar comes back below it */
 			fprintf(f, "%s%.*s\n", warn ? (prefix[0] == 'E' ? "error: " : "warning: ") : "", (int)n, p);
 			if (f == stdout)
 				fflush(stdout);
+			tp_progress_bar_show();
 		}
 		p += n;
 		if (*p == '\n')
