@@ -345,7 +345,7 @@ static int check_snapshot(struct builder *B, tp_restore_snap *s, tp_err *err)
 	s->target = t;
 	tp_datastore *ds = &B->ds[t];
 	const char *owner = req->owner ? req->owner : req->authid;
-	if (tp_restore_check_target(req->check_priv, req->authid, owner, tgt, s->dst.ns, &e) < 0) {
+	if (tp_restore_check_target(req->check_priv, req->authid, owner, tgt, ds, s->dst.ns, &e) < 0) {
 		snap_fail(s, TP_RS_FAILED, "%s", e.msg);
 		return 0;
 	}
@@ -1197,11 +1197,25 @@ int tp_restore_check_tape_read(tp_restore_priv_fn check, const char *authid, con
 }
 
 int tp_restore_check_target(tp_restore_priv_fn check, const char *authid, const char *owner, const char *store,
-			    const char *ns, tp_err *err)
+			    tp_datastore *ds, const char *ns, tp_err *err)
 {
 	char acl[TP_NS_MAX_LEN + 64];
+	int r = 0;
+	/* a missing level is created under its parent: Modify there, from the first missing level down */
+	for (size_t i = 0; ds && ns[i] && r == 0;) {
+		size_t end = i + strcspn(ns + i, "/");
+		char prefix[TP_NS_MAX_LEN + 1];
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)end, ns);
+		if (!tp_datastore_ns_exists(ds, prefix)) {
+			snprintf(acl, sizeof(acl), "/datastore/%s%s%.*s", store, i ? "/" : "", i ? (int)i - 1 : 0, ns);
+			if ((r = check_one(check, authid, acl, "Datastore.Modify", err)) < 0)
+				tp_err_wrap(err, r, "creating namespace %s", prefix);
+		}
+		i = ns[end] ? end + 1 : end;
+	}
 	snprintf(acl, sizeof(acl), "/datastore/%s%s%s", store, ns[0] ? "/" : "", ns);
-	int r = check_one(check, authid, acl, "Datastore.Backup", err);
+	if (r == 0)
+		r = check_one(check, authid, acl, "Datastore.Backup", err);
 	if (r == 0 && owner && authid && strcmp(owner, authid) &&
 	    (r = check_one(check, authid, acl, "Datastore.Modify", err)) < 0)
 		tp_err_wrap(err, r, "restoring with owner %s", owner);

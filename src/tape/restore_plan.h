@@ -125,9 +125,14 @@ typedef int (*tp_restore_priv_fn)(const char *authid, const char *path, const ch
 /* Tape.Read on /tape/pool/POOL and on /tape/device/D for every drive. */
 int tp_restore_check_tape_read(tp_restore_priv_fn check, const char *authid, const char *pool,
 			       const char *const *drives, int ndrives, tp_err *err);
-/* Datastore.Backup on the target /datastore/STORE[/NS], and Datastore.Modify there when owner is not authid. */
+/*
+ * Datastore.Backup on the target /datastore/STORE[/NS], and Datastore.Modify
+ * there when owner is not authid.  With ds (the target, may be NULL), each
+ * level of NS that does not exist yet needs Datastore.Modify on its parent,
+ * since the restore creates it (PBS's namespace-modification privilege).
+ */
 int tp_restore_check_target(tp_restore_priv_fn check, const char *authid, const char *owner, const char *store,
-			    const char *ns, tp_err *err);
+			    tp_datastore *ds, const char *ns, tp_err *err);
 
 #define TP_RESTORE_POS_UNKNOWN UINT64_MAX
 

@@ -543,7 +543,7 @@ static long scan_snap(struct rjob *J, const char *store, const char *path, tp_re
 	const char *authid = J->o->authid ? J->o->authid : "root@pam";
 	const char *owner = J->o->owner ? J->o->owner : authid;
 	char cur[TP_AUTHID_MAX + 1];
-	if (tp_restore_check_target(J->o->check_priv, authid, owner, tgt, s->dst.ns, &e) < 0) {
+	if (tp_restore_check_target(J->o->check_priv, authid, owner, tgt, ds, s->dst.ns, &e) < 0) {
 		s->state = TP_RS_FAILED;
 		snprintf(s->reason, sizeof(s->reason), "%s", e.msg);
 	} else if (tp_datastore_ns_exists(ds, s->dst.ns) && tp_group_owner(ds, &s->dst, cur, NULL) == 0 &&

@@ -125,6 +125,20 @@ done
 tapir verify --store store2 >/dev/null || fail "restored snapshots do not verify"
 owners=$(AUTH=$RS expect_status 200 GET admin/datastore/store2/snapshots)
 [ "$(json_get "$owners" 'sorted(set(s["owner"] for s in j["data"]))')" = "['rs@pbs!tk']" ] || fail "owner: $owners"
+# a namespace the restore has to create needs Datastore.Modify on its parent (PBS's namespace-modification privilege)
+nsreq=$(printf '{"store":"store1=store2","drive":"d1","media-set":"%s","namespaces":["store=store1,target=nsx,max-depth=0"]}' "$set_uuid")
+up=$(json_get "$(AUTH=$RS expect_status 200 POST tape/restore "$nsreq")" 'j["data"]')
+st=$(wait_task "$up")
+[ "$(json_get "$st" 'j["data"]["exitstatus"]')" != OK ] || fail "created a namespace without Datastore.Modify: $st"
+enc=$(python3 -c 'import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1], safe=""))' "$up")
+AUTH=$RS expect_status 200 GET "nodes/localhost/tasks/$enc/log?limit=0" |
+	grep -q "creating namespace nsx.*Datastore.Modify on /datastore/store2" || fail "no reason naming the privilege"
+[ ! -e "$T/ds2/ns/nsx" ] || fail "namespace nsx created without the privilege"
+grant /datastore/store2 DatastoreAdmin
+up=$(json_get "$(AUTH=$RS expect_status 200 POST tape/restore "$nsreq")" 'j["data"]')
+st=$(wait_task "$up")
+[ "$(json_get "$st" 'j["data"]["exitstatus"]')" = OK ] || fail "restore into a new namespace with Datastore.Modify: $st"
+[ "$(json_get "$(tapir snapshot list --store store2 --ns nsx --output-format json)" 'len(j)')" = 2 ] || fail "not restored into nsx"
 stop_server
 
 # scheduler: job3 created two days ago with a daily schedule missed two runs; it runs once on start

@@ -634,6 +634,56 @@ static void test_no_catalog(void **state)
 	tp_catalog_close(db);
 }
 
+/* A recording privilege check: allows all but `deny`, and lists what was asked. */
+static char asked[1024];
+static const char *deny;
+static int record_priv(const char *authid, const char *path, const char *priv, tp_err *err)
+{
+	size_t n = strlen(asked);
+	snprintf(asked + n, sizeof(asked) - n, "%s%s %s", n ? "; " : "", priv, path);
+	if (deny && !strcmp(deny, path))
+		return tp_err_set(err, -EACCES, "%s lacks %s on %s", authid, priv, path);
+	return 0;
+}
+
+/*
+ * The target namespace's missing levels need Datastore.Modify on their
+ * parents (the restore creates them), then Datastore.Backup on the
+ * namespace itself; levels that exist need nothing more.
+ */
+static void test_check_target_namespaces(void **state)
+{
+	(void)state;
+	tp_err e = { 0 };
+	tp_datastore ds;
+	assert_int_equal(tp_datastore_open(&ds, "tgt", &e), 0);
+	assert_int_equal(tp_datastore_ns_create(&ds, "a", 1, &e), 0);
+	asked[0] = 0;
+	deny = NULL;
+	assert_int_equal(tp_restore_check_target(record_priv, "u@pbs", "u@pbs", "tgt", &ds, "a/b/c", &e), 0);
+	assert_string_equal(asked, "Datastore.Modify /datastore/tgt/a; Datastore.Modify /datastore/tgt/a/b; "
+				   "Datastore.Backup /datastore/tgt/a/b/c");
+	asked[0] = 0;
+	assert_int_equal(tp_restore_check_target(record_priv, "u@pbs", "u@pbs", "tgt", &ds, "a", &e), 0);
+	assert_string_equal(asked, "Datastore.Backup /datastore/tgt/a");
+	asked[0] = 0;
+	assert_int_equal(tp_restore_check_target(record_priv, "u@pbs", "u@pbs", "tgt", &ds, "new", &e), 0);
+	assert_string_equal(asked, "Datastore.Modify /datastore/tgt; Datastore.Backup /datastore/tgt/new");
+	/* refused: the error says which namespace and which privilege, and Backup is not asked after it */
+	asked[0] = 0;
+	deny = "/datastore/tgt/a";
+	assert_int_equal(tp_restore_check_target(record_priv, "u@pbs", "u@pbs", "tgt", &ds, "a/b", &e), -EACCES);
+	assert_non_null(strstr(e.msg, "creating namespace a/b"));
+	assert_non_null(strstr(e.msg, "Datastore.Modify on /datastore/tgt/a"));
+	assert_null(strstr(asked, "Backup"));
+	/* another owner: Modify on the namespace itself as well */
+	asked[0] = 0;
+	deny = NULL;
+	assert_int_equal(tp_restore_check_target(record_priv, "u@pbs", "o@pbs", "tgt", &ds, "a", &e), 0);
+	assert_string_equal(asked, "Datastore.Backup /datastore/tgt/a; Datastore.Modify /datastore/tgt/a");
+	tp_datastore_close(&ds);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -645,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_chunk_location_out_of_range),
 		cmocka_unit_test(test_tape_in_drive),
 		cmocka_unit_test(test_tape_elsewhere),
+		cmocka_unit_test(test_check_target_namespaces),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
