@@ -634,6 +634,65 @@ static void test_no_catalog(void **state)
 	tp_catalog_close(db);
 }
 
+/* PBS's datastore map and --namespaces values: the forms accepted, and one clear error for each bad one. */
+static void test_store_and_ns_maps(void **state)
+{
+	(void)state;
+	tp_err e = { 0 };
+	tp_store_map m;
+	assert_int_equal(tp_store_map_parse("only", &m, &e), 0);
+	assert_string_equal(tp_store_map_target(&m, "anything"), "only");
+	assert_int_equal(tp_store_map_parse("a=tga,b=tgb,deflt", &m, &e), 0);
+	assert_string_equal(tp_store_map_target(&m, "a"), "tga");
+	assert_string_equal(tp_store_map_target(&m, "b"), "tgb");
+	assert_string_equal(tp_store_map_target(&m, "c"), "deflt");
+	assert_int_equal(tp_store_map_parse("a=tga", &m, &e), 0);
+	assert_null(tp_store_map_target(&m, "c")); /* unmapped: that store's snapshots are skipped */
+	static const struct { const char *map, *msg; } bad[] = {
+		{ "", "invalid datastore map" },
+		{ "xxx,yyy", "more than one default target" },
+		{ "a=tga,a=tgb", "source 'a' mapped twice" },
+		{ "=tga", "bad source store ''" },
+		{ "a/b=tga", "bad source store 'a/b'" },
+		{ "a=", "datastore map 'a='" },
+		{ "a=../x", "datastore map 'a=../x'" },
+		{ "a=tg", "invalid datastore name 'tg'" },
+	};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		e.msg[0] = 0;
+		assert_true(tp_store_map_parse(bad[k].map, &m, &e) < 0);
+		if (!strstr(e.msg, bad[k].msg))
+			fail_msg("map '%s': '%s' does not say '%s'", bad[k].map, e.msg, bad[k].msg);
+	}
+	tp_ns_map n;
+	assert_int_equal(tp_ns_map_parse("store=s", &n, &e), 0);
+	assert_string_equal(n.store, "s");
+	assert_string_equal(n.source, "");
+	assert_int_equal(n.has_target, 0);
+	assert_int_equal(n.max_depth, -1);
+	assert_int_equal(tp_ns_map_parse("store=s,source=a/b,target=x,max-depth=2", &n, &e), 0);
+	assert_string_equal(n.source, "a/b");
+	assert_string_equal(n.target, "x");
+	assert_int_equal(n.has_target, 1);
+	assert_int_equal(n.max_depth, 2);
+	static const struct { const char *v, *msg; } badns[] = {
+		{ "source=a", "store= is required" },
+		{ "store=s,depth=1", "unknown key 'depth'" },
+		{ "store=s,max-depth=-1", "max-depth must be" },
+		{ "store=s,max-depth=99", "max-depth must be" },
+		{ "store=s,max-depth=1x", "max-depth must be" },
+		{ "store=s,source=../x", "--namespaces 'store=s,source=../x'" },
+		{ "store=s,target", "expected key=value" },
+		{ "store=", "bad store" },
+	};
+	for (size_t k = 0; k < sizeof(badns) / sizeof(badns[0]); k++) {
+		e.msg[0] = 0;
+		assert_true(tp_ns_map_parse(badns[k].v, &n, &e) < 0);
+		if (!strstr(e.msg, badns[k].msg))
+			fail_msg("--namespaces '%s': '%s' does not say '%s'", badns[k].v, e.msg, badns[k].msg);
+	}
+}
+
 /* A recording privilege check: allows all but `deny`, and lists what was asked. */
 static char asked[1024];
 static const char *deny;
@@ -696,6 +755,7 @@ int main(void)
 		cmocka_unit_test(test_tape_in_drive),
 		cmocka_unit_test(test_tape_elsewhere),
 		cmocka_unit_test(test_check_target_namespaces),
+		cmocka_unit_test(test_store_and_ns_maps),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
