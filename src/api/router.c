@@ -59,6 +59,13 @@ static int no_ctrl(const char *v, tp_err *err)
 
 int tp_api_check_safe_text(const char *v, tp_err *err) { return no_ctrl(v, err); }
 
+int tp_api_check_notification_mode(const char *v, tp_err *err)
+{
+	if (strcmp(v, "legacy-sendmail") && strcmp(v, "notification-system"))
+		return tp_err_set(err, -EINVAL, "expected legacy-sendmail or notification-system, not '%s'", v);
+	return 0;
+}
+
 int tp_api_check_store(const char *v, tp_err *err) { return tp_valid_store_name(v, err) < 0 ? -EINVAL : 0; }
 
 int tp_api_check_ns(const char *v, tp_err *err) { return tp_valid_ns(v, err) < 0 ? -EINVAL : 0; }

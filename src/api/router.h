@@ -154,5 +154,11 @@ int tp_api_check_label(const char *v, tp_err *err);
 int tp_api_check_abs_path(const char *v, tp_err *err);
 int tp_api_check_schedule(const char *v, tp_err *err);
 int tp_api_check_safe_text(const char *v, tp_err *err);      /* one line, no control characters */
+/*
+ * PBS's NotificationMode (legacy-sendmail | notification-system).  tapir has
+ * one notification path, the mail to notify-user (task/notify.c), which both
+ * modes use; the parameter is accepted so that PBS's clients work unchanged.
+ */
+int tp_api_check_notification_mode(const char *v, tp_err *err);
 
 #endif

@@ -262,6 +262,7 @@ static const tp_api_param p_tape_backup[] = {
 	BOOL("eject-media"),
 	BOOL("export-media-set"),
 	STR("notify-user", 0, 64, tp_api_check_userid),
+	STR("notification-mode", 0, 32, tp_api_check_notification_mode),
 	LIST("group-filter", 300, NULL),
 	END,
 };
@@ -274,6 +275,7 @@ static const tp_api_param p_tape_restore[] = {
 	LIST("namespaces", 700, tp_api_check_safe_text),
 	STR("owner", 0, 129, tp_api_check_authid),
 	STR("notify-user", 0, 64, tp_api_check_userid),
+	STR("notification-mode", 0, 32, tp_api_check_notification_mode),
 	BOOL("dry-run"),
 	END,
 };

@@ -174,6 +174,22 @@ static void test_validate(void **state)
 	assert_int_equal(call(TP_HTTP_POST, "tape/restore-single", "root@pam", NULL, restore, &r), 400);
 	assert_non_null(strstr(msg_of(r), "'drive'"));
 	json_decref(r);
+	/* PBS's notification-mode: its two values pass the schema (the unknown media set is what fails), others do not */
+	restore = "{\"store\":\"s1\",\"drive\":\"d1\",\"media-set\":\"00000000-0000-0000-0000-000000000001\","
+		  "\"notification-mode\":\"bogus\"}";
+	assert_int_equal(call(TP_HTTP_POST, "tape/restore", "root@pam", NULL, restore, &r), 400);
+	assert_non_null(strstr(msg_of(r), "'notification-mode'"));
+	json_decref(r);
+	restore = "{\"store\":\"s1\",\"drive\":\"d1\",\"media-set\":\"00000000-0000-0000-0000-000000000001\","
+		  "\"notification-mode\":\"notification-system\"}";
+	int code = call(TP_HTTP_POST, "tape/restore", "root@pam", NULL, restore, &r);
+	assert_null(strstr(msg_of(r), "notification-mode"));
+	assert_true(code != 200);
+	json_decref(r);
+	assert_int_equal(call(TP_HTTP_POST, "tape/backup", "root@pam", NULL,
+			      "{\"store\":\"s1x\",\"pool\":\"p1\",\"drive\":\"d1\",\"notification-mode\":\"x\"}", &r), 400);
+	assert_non_null(strstr(msg_of(r), "'notification-mode'"));
+	json_decref(r);
 	/* missing required parameter; path and body disagreeing */
 	assert_int_equal(call(TP_HTTP_POST, "config/datastore", "root@pam", NULL, "{\"name\":\"abc\"}", &r), 400);
 	assert_non_null(strstr(msg_of(r), "'path'"));
