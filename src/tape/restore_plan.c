@@ -1006,9 +1006,19 @@ int tp_restore_plan_build(tp_catalog_db *db, const tp_restore_request *req, tp_r
 	for (size_t i = 0; i < plan->nsnaps; i++) {
 		if (plan->snaps[i].state != TP_RS_PENDING)
 			continue;
-		for (size_t k = 0; k < i; k++) /* the same snapshot twice */
-			if (plan->snaps[k].state == TP_RS_PENDING && !strcmp(plan->snaps[k].spec, plan->snaps[i].spec))
+		for (size_t k = 0; k < i; k++) { /* the same snapshot twice */
+			const tp_restore_snap *a = &plan->snaps[k], *b = &plan->snaps[i];
+			if (a->state != TP_RS_PENDING || strcmp(a->spec, b->spec))
+				continue;
+			/* PBS restores into every namespace that several mappings give; tapir into the first (docs/tape-restore.md) */
+			if (strcmp(a->dst.ns, b->dst.ns))
+				snap_fail(&plan->snaps[i], TP_RS_SKIPPED,
+					  "also mapped to namespace '%s' by another --namespaces entry: restored once, into '%s'",
+					  b->dst.ns, a->dst.ns);
+			else
 				snap_fail(&plan->snaps[i], TP_RS_SKIPPED, "given twice");
+			break;
+		}
 		if (plan->snaps[i].state != TP_RS_PENDING)
 			continue;
 		if ((r = check_snapshot(&B, &plan->snaps[i], err)) < 0)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Namespaces through a tape restore: a snapshot named with its namespace lands in that namespace of the target (created there); --namespaces maps a source namespace to another target namespace, whole or to a depth; a namespace spec that is malformed or not on tape is a failed entry that creates nothing; restored trees match their sources.
+# Namespaces through a tape restore: a snapshot named with its namespace lands in that namespace of the target (created there); --namespaces maps a source namespace to another target namespace, whole or to a depth; a namespace spec that is malformed or not on tape is a failed entry that creates nothing; two mappings of one namespace restore into the first and say so; restored trees match their sources.
 . "$(dirname "$0")/lib.sh"
 F=$T
 tapir datastore create src "$F/src" >/dev/null
@@ -54,6 +54,16 @@ res=$(tapir tape restore "$set_uuid" src=dst3 --namespaces store=src,source=a,ta
 [ ! -e "$F/dst3/host" ] || fail "the root namespace was restored too"
 says dst3 y/b host/h2/2026-09-01T00:00:00Z b-1
 tapir verify --store dst3 >/dev/null || fail "dst3 does not verify"
+
+# two mappings of one source namespace: restored into the first, the second named in `skipped` with why
+tapir datastore create dst5 "$F/dst5" >/dev/null
+res=$(tapir tape restore "$set_uuid" src=dst5 --namespaces store=src,source=a/b,target=p --namespaces store=src,source=a/b,target=q \
+	--drive d1 --output-format json 2>/dev/null | tail -n 1)
+[ "$(json_get "$res" 'j["restored"]')" = "['src:ns/a/ns/b/host/h2/2026-09-01T00:00:00Z']" ] || fail "two mappings: $res"
+[ "$(json_get "$res" 'list(j["skipped"].values())')" = "[\"also mapped to namespace 'q' by another --namespaces entry: restored once, into 'p'\"]" ] ||
+	fail "the second mapping's reason: $res"
+says dst5 p host/h2/2026-09-01T00:00:00Z b-1
+[ ! -e "$F/dst5/ns/q" ] || fail "namespace q created for nothing"
 
 # a namespace that is malformed or not on tape: a failed entry with its reason, nothing created, exit non-zero
 tapir datastore create dst4 "$F/dst4" >/dev/null
