@@ -54,10 +54,9 @@ int cmd_tape_backup(int argc, char **argv, tp_err *err)
 	printf("task %s\n", tp_task_upid(task));
 	double t0 = tp_monotonic();
 	tp_tape_backup_result res;
-	int bar = tp_progress_bar_start(STDERR_FILENO);
+	tp_progress_bar_start(STDERR_FILENO);
 	r = tp_tape_backup_run(&o, &res, err);
-	if (bar)
-		tp_progress_bar_stop();
+	tp_progress_bar_stop();
 	json_t *sum = tp_tape_backup_result_json(&res);
 	json_object_set_new(sum, "upid", json_string(tp_task_upid(task)));
 	json_object_set_new(sum, "seconds", json_real(tp_monotonic() - t0));

@@ -169,10 +169,10 @@ int cmd_tape_restore(int argc, char **argv, tp_err *err)
 			sigaction(SIGINT, &sa, &old_int);
 		}
 	}
-	int bar = !o.dry_run && tp_progress_bar_start(STDERR_FILENO);
+	if (!o.dry_run)
+		tp_progress_bar_start(STDERR_FILENO);
 	r = tp_tape_restore_run(&o, &res, err);
-	if (bar)
-		tp_progress_bar_stop();
+	tp_progress_bar_stop();
 	if (watching) {
 		sigaction(SIGTERM, &old_term, NULL);
 		sigaction(SIGINT, &old_int, NULL);

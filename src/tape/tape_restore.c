@@ -709,25 +709,22 @@ static void progress(struct rjob *J, uint64_t planned, uint64_t read, int force)
 	pthread_mutex_lock(&J->mu);
 	J->plan_done += planned;
 	J->bytes_done += read;
-	double now = tp_monotonic();
+	double now = tp_monotonic(), dt = now - J->t_start;
+	/* at the pace so far, tape swaps and waits included: rough early on, honest about a slow drive */
+	char t[16], left[32] = "";
+	tp_time_left(dt, J->plan_done, J->bytes_planned, t);
+	if (t[0])
+		snprintf(left, sizeof(left), ", about %s left", t);
 	if (J->bytes_planned) { /* the bar follows every range; the log gets a line every progress_every */
-		char t[16], text[96];
-		tp_time_left(now - J->t_start, J->plan_done, J->bytes_planned, t);
-		snprintf(text, sizeof(text), "%.1f of %.1f MiB%s%s", (double)J->plan_done / 1048576.0,
-			 (double)J->bytes_planned / 1048576.0, t[0] ? ", about " : "", t[0] ? t : "");
-		if (t[0])
-			strcat(text, " left");
+		char text[96];
+		snprintf(text, sizeof(text), "%.1f of %.1f MiB%s", (double)J->plan_done / 1048576.0,
+			 (double)J->bytes_planned / 1048576.0, left);
 		tp_progress_bar_set((double)J->plan_done / (double)J->bytes_planned, text);
 	}
 	if (force || now - J->progress_last >= J->progress_every) {
 		J->progress_last = now;
-		double mib = (double)J->bytes_done / 1048576.0, dt = now - J->t_start;
+		double mib = (double)J->bytes_done / 1048576.0;
 		double rate = mib / (dt > 1e-3 ? dt : 1e-3);
-		/* at the pace so far, tape swaps and waits included: rough early on, honest about a slow drive */
-		char t[16], left[32] = "";
-		tp_time_left(dt, J->plan_done, J->bytes_planned, t);
-		if (t[0])
-			snprintf(left, sizeof(left), ", about %s left", t);
 		if (J->bytes_planned)
 			tp_info("progress: %.0f%% of the planned tape data (%.1f of %.1f MiB), %.1f MiB read at %.1f MiB/s, "
 				"%llu chunks restored so far%s",
@@ -1087,10 +1084,9 @@ static size_t loaded_labels(struct rjob *J, const tp_inventory *inv, const uint8
 				snprintf(labels[i], sizeof(labels[i]), "%s", l);
 			else if (!ours && first && nother < TP_RESTORE_MAX_OTHER) {
 				const tp_inventory_entry *e = tp_inventory_find_label(inv, l);
-				other_pos[nother] = TP_RESTORE_POS_UNKNOWN;
-				if (e && e->has_set && !memcmp(e->set.uuid, set, 16) &&
-				    tp_tape_changer_drive_pos(S, (int)st->drives[k].number, &other_pos[nother], NULL) < 0)
-					other_pos[nother] = TP_RESTORE_POS_UNKNOWN;
+				other_pos[nother] = TP_RESTORE_POS_UNKNOWN; /* kept when that drive is busy or cannot say */
+				if (e && e->has_set && !memcmp(e->set.uuid, set, 16))
+					tp_tape_changer_drive_pos(S, (int)st->drives[k].number, &other_pos[nother], NULL);
 				snprintf(other[nother++], sizeof(other[0]), "%s", l);
 			}
 		}
